@@ -1,0 +1,12 @@
+#pragma once
+
+#include <span>
+#include <string>
+
+namespace lockwatch {
+
+// Each subcommand takes the arguments after its name and returns the exit code.
+int run_command(std::span<const std::string> args);
+int config_command(std::span<const std::string> args);
+
+}  // namespace lockwatch

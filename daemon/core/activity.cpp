@@ -1,0 +1,27 @@
+#include "core/activity.hpp"
+
+namespace lockwatch {
+
+double seconds_since(const std::optional<Micros>& since, Micros now) {
+  if (!since || *since > now) return 0.0;
+  return static_cast<double>(now - *since) / 1e6;
+}
+
+std::string state_label(const std::string& state) {
+  std::string label;
+  label.reserve(state.size());
+  for (char c : state) {
+    if (c == '(' || c == ')') continue;
+    label += (c == ' ') ? '_' : c;
+  }
+  return label;
+}
+
+const std::vector<std::string>& all_state_labels() {
+  static const std::vector<std::string> k_labels = {
+      "active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
+      "fastpath_function_call", "disabled"};
+  return k_labels;
+}
+
+}  // namespace lockwatch

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/expected.hpp"
+
+namespace lockwatch {
+
+using namespace std::chrono_literals;
+
+enum class LogFormat { text, json };
+enum class PolicyAction { terminate, cancel, log };
+
+struct DatabaseConfig {
+  std::string dsn;       // libpq conninfo or URI; empty: libpq environment variables
+  std::string dsn_file;  // read the DSN from this file; ${CREDENTIALS_DIRECTORY} expands
+};
+
+struct WatchConfig {
+  Duration interval = 2s;
+  Duration statement_timeout = 2s;
+  Duration lock_timeout = 100ms;
+  Duration connect_timeout = 5s;
+  int query_text_max = 1024;
+  int top_roots = 5;
+  bool redact_queries = true;
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9188";
+};
+
+struct LogConfig {
+  std::string level = "info";
+  LogFormat format = LogFormat::text;
+};
+
+struct SafetyConfig {
+  bool dry_run = true;
+  int max_actions_per_minute = 6;
+  std::vector<std::string> protected_users = {"postgres"};
+  std::vector<std::string> protected_applications = {"pg_dump", "pg_basebackup", "pg_lockwatch"};
+  bool allow_superusers = false;
+};
+
+// Glob lists: a backend matches when it matches one include glob and no exclude glob.
+struct GlobFilter {
+  std::vector<std::string> include = {"*"};
+  std::vector<std::string> exclude;
+};
+
+struct Policy {
+  std::string name;
+  PolicyAction action = PolicyAction::log;
+  std::vector<std::string> states = {"idle in transaction", "idle in transaction (aborted)"};
+  Duration min_state_age = 0s;
+  Duration min_xact_age = 0s;
+  bool only_if_blocking = true;
+  int min_blocked = 1;
+  Duration min_blocked_wait = 0s;
+  bool roots_only = true;
+  GlobFilter applications;
+  GlobFilter users;
+  GlobFilter databases;
+  GlobFilter client_addrs;
+  bool dry_run = true;  // [safety] dry_run unless the policy sets its own
+};
+
+struct Config {
+  DatabaseConfig database;
+  WatchConfig watch;
+  HttpConfig http;
+  LogConfig log;
+  SafetyConfig safety;
+  std::vector<Policy> policies;
+};
+
+// Parses a TOML config; `source` names the file in errors, which read
+// "<source>:<line>: [section] key: what is wrong".
+Expected<Config> parse_config(std::string_view text, std::string_view source);
+
+// "terminate", "cancel" or "log".
+std::string_view to_string(PolicyAction action);
+
+}  // namespace lockwatch

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/chain_report.hpp"
+#include "core/observation.hpp"
+
+namespace lockwatch {
+
+// What the poll loop last learned, for the publishers (HTTP, metrics, sd_notify).
+struct WatchStatus {
+  std::shared_ptr<const Observation> observation;  // the last successful poll; null before
+  bool up = false;                                  // the last poll succeeded
+  bool via_pooler = false;
+  std::string server_version;
+  std::chrono::steady_clock::time_point last_success{};
+  double last_success_unix_seconds = 0;
+  std::string last_error;
+  int top_roots = 5;
+  std::vector<RootVerdict> verdicts;  // what policies decided about the roots
+};
+
+// The one place WatchStatus is shared between the loop and the HTTP threads; it can only
+// be reached under its lock, and readers get a copy.
+class StatusBoard {
+ public:
+  void set(WatchStatus status) {
+    const std::lock_guard lock(m_mutex);
+    m_status = std::move(status);
+  }
+
+  WatchStatus get() const {
+    const std::lock_guard lock(m_mutex);
+    return m_status;
+  }
+
+ private:
+  mutable std::mutex m_mutex;
+  WatchStatus m_status;
+};
+
+}  // namespace lockwatch

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <string_view>
+
+namespace lockwatch {
+
+// The counters and histogram of the poll loop and of policy actions.
+class PollMetrics {
+ public:
+  PollMetrics();
+
+  std::shared_ptr<prometheus::Registry> registry() const { return m_registry; }
+
+  // Records one poll: its wall time and whether it succeeded.
+  void poll_finished(double seconds, bool ok);
+
+  // Counts one audited policy decision.
+  void policy_action(std::string_view policy, std::string_view action, std::string_view outcome);
+
+ private:
+  std::shared_ptr<prometheus::Registry> m_registry;
+  prometheus::Histogram& m_duration;
+  prometheus::Counter& m_polls;
+  prometheus::Counter& m_errors;
+  prometheus::Family<prometheus::Counter>& m_actions;
+};
+
+}  // namespace lockwatch

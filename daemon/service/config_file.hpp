@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+#include "core/config.hpp"
+
+namespace lockwatch {
+
+// Reads and parses a config file; errors name the file (and line and key when parsing).
+Expected<Config> load_config_file(const std::string& path);
+
+// The DSN to connect with: `cli_dsn`, else [database] dsn, else the contents of dsn_file
+// (with ${CREDENTIALS_DIRECTORY} expanded), else $CREDENTIALS_DIRECTORY/dsn when systemd
+// passed one, else "" so that libpq reads its environment variables.
+Expected<std::string> resolve_dsn(const Config& config, const std::string& cli_dsn);
+
+}  // namespace lockwatch

@@ -1,0 +1,58 @@
+#include "service/poll_worker.hpp"
+
+namespace lockwatch {
+namespace {
+
+bool same_session_settings(const WatchConfig& a, const WatchConfig& b) {
+  return a.statement_timeout == b.statement_timeout && a.lock_timeout == b.lock_timeout &&
+         a.connect_timeout == b.connect_timeout;
+}
+
+}  // namespace
+
+void PollWorker::connect(const WatchConfig& watch, const std::string& dsn, PollResult& result) {
+  auto session = std::make_unique<Session>(
+      SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout});
+  result.reconnected = true;
+  result.pooler = session->detect_pooler();
+  result.server_version = session->server_version();
+  auto query = std::make_unique<ActivityQuery>(session->connection());
+  const std::lock_guard lock(m_session_mutex);
+  m_session = std::move(session);
+  m_query = std::move(query);
+  m_dsn = dsn;
+  m_session_watch = watch;
+}
+
+void PollWorker::drop_session() {
+  const std::lock_guard lock(m_session_mutex);
+  m_query.reset();
+  m_session.reset();
+}
+
+PollResult PollWorker::poll(const WatchConfig& watch, const std::string& dsn) {
+  PollResult result;
+  try {
+    if (m_session && (dsn != m_dsn || !same_session_settings(watch, m_session_watch))) {
+      drop_session();
+    }
+    if (!m_session) connect(watch, dsn, result);
+    result.backend_pid = m_session->backend_pid();
+    ActivitySnapshot snapshot =
+        m_query->run(ActivityOptions{watch.query_text_max, watch.redact_queries});
+    result.observation = std::make_shared<const Observation>(std::move(snapshot));
+  } catch (const std::exception& e) {
+    // Whatever went wrong, the next poll starts from a fresh session.
+    result.error = e.what();
+    while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+    drop_session();
+  }
+  return result;
+}
+
+void PollWorker::abort() noexcept {
+  const std::lock_guard lock(m_session_mutex);
+  if (m_session) m_session->abort();
+}
+
+}  // namespace lockwatch

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/observation.hpp"
+#include "pg/activity_query.hpp"
+#include "pg/session.hpp"
+
+namespace lockwatch {
+
+// The outcome of one poll, handed from the worker thread to the loop.
+struct PollResult {
+  std::shared_ptr<const Observation> observation;  // null when the poll failed
+  std::string error;                               // why it failed, DSN masked
+  bool reconnected = false;                        // this poll opened a new session
+  std::string server_version;
+  PoolerCheck pooler;
+  int backend_pid = 0;                             // the watchdog's own backend
+};
+
+// The blocking side of polling: owns the session and runs on the worker thread only,
+// except abort(), which the loop calls when a poll overruns its deadline.
+class PollWorker {
+ public:
+  // Connects when needed, runs the poll statement and analyses it. Never throws.
+  PollResult poll(const WatchConfig& watch, const std::string& dsn);
+
+  // Any thread: makes a poll blocked on a frozen server or dead network fail now.
+  void abort() noexcept;
+
+  // The open session, for actions taken right after a poll (worker thread only).
+  Session* session() { return m_session.get(); }
+
+ private:
+  void connect(const WatchConfig& watch, const std::string& dsn, PollResult& result);
+  void drop_session();
+
+  std::mutex m_session_mutex;  // guards replacing m_session against abort()
+  std::unique_ptr<Session> m_session;
+  std::unique_ptr<ActivityQuery> m_query;
+  std::string m_dsn;
+  WatchConfig m_session_watch;
+};
+
+}  // namespace lockwatch

@@ -1,0 +1,248 @@
+#include "service/watch_service.hpp"
+
+#include <boost/asio/post.hpp>
+#include <csignal>
+#include <spdlog/spdlog.h>
+
+#include "core/dsn_redaction.hpp"
+#include "service/config_file.hpp"
+#include "service/logging.hpp"
+
+namespace lockwatch {
+namespace {
+
+constexpr auto k_worker_stop_grace = std::chrono::seconds(3);
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, Config config)
+    : m_io(io),
+      m_options(std::move(options)),
+      m_poll_timer(io),
+      m_deadline_timer(io),
+      m_signals(io, SIGTERM, SIGINT, SIGHUP),
+      m_worker_guard(m_worker_io.get_executor()),
+      m_worker_thread([this] {
+        m_worker_io.run();
+        m_worker_done.set_value();
+      }),
+      m_collector(std::make_shared<SnapshotCollector>(m_board, LOCKWATCH_VERSION)),
+      m_backoff(std::chrono::seconds(1), std::chrono::seconds(15)) {
+  if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
+  m_config = std::move(config);
+}
+
+WatchService::~WatchService() {
+  m_worker_guard.reset();
+  m_worker_io.stop();
+  if (m_worker_thread.joinable()) m_worker_thread.join();
+}
+
+void WatchService::start() {
+  const auto dsn = resolve_dsn(m_config, m_options.cli_dsn);
+  if (!dsn) throw std::runtime_error(dsn.error());
+  m_dsn = *dsn;
+  m_http = std::make_unique<HttpEndpoints>(
+      m_config.http.listen, m_board,
+      std::vector<std::weak_ptr<prometheus::Collectable>>{m_collector, m_metrics.registry()});
+  m_http->set_health_window(m_config.watch.interval * 3);
+  spdlog::info("pg_lockwatch {} watching {} every {}; metrics on http://{}/metrics",
+               LOCKWATCH_VERSION, m_dsn.empty() ? "(libpq environment)" : mask_dsn(m_dsn),
+               format_duration(m_config.watch.interval), m_http->bound_address());
+  if (m_config.http.listen.rfind("127.", 0) != 0 && m_config.http.listen.rfind("[::1]", 0) != 0 &&
+      m_config.http.listen.rfind("localhost", 0) != 0) {
+    spdlog::warn("http: listening on {} without authentication: anyone who can reach it "
+                 "sees the query text of blocking sessions", m_config.http.listen);
+  }
+  wait_for_signal();
+  schedule_poll(Duration(0));
+}
+
+void WatchService::schedule_poll(Duration delay) {
+  m_poll_timer.expires_after(delay);
+  m_poll_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) start_poll();
+  });
+}
+
+Duration WatchService::poll_deadline() const {
+  const WatchConfig& w = m_config.watch;
+  return w.statement_timeout + std::chrono::seconds(1) +
+         (m_connected ? Duration(0) : w.connect_timeout);
+}
+
+void WatchService::start_poll() {
+  if (m_polling) {
+    // The previous poll is still stuck (deadline passed, socket shut down, libpq not back
+    // yet): do not pile up work behind it.
+    spdlog::debug("poll skipped: previous poll still running");
+    schedule_poll(m_config.watch.interval);
+    return;
+  }
+  m_polling = true;
+  m_deadline_hit = false;
+  const std::uint64_t cycle = ++m_cycle;
+  const auto started = Clock::now();
+  m_deadline_timer.expires_after(poll_deadline());
+  m_deadline_timer.async_wait([this, cycle](const boost::system::error_code& ec) {
+    if (!ec) on_deadline(cycle);
+  });
+  boost::asio::post(m_worker_io, [this, cycle, started, watch = m_config.watch, dsn = m_dsn] {
+    PollResult result = m_worker.poll(watch, dsn);
+    boost::asio::post(m_io, [this, cycle, started, result = std::move(result)]() mutable {
+      finish_poll(cycle, std::move(result), started);
+    });
+  });
+}
+
+void WatchService::on_deadline(std::uint64_t cycle) {
+  if (cycle != m_cycle || !m_polling) return;
+  m_deadline_hit = true;
+  m_worker.abort();
+  const std::string error = "poll exceeded its deadline of " + format_duration(poll_deadline()) +
+                            " (server frozen or network gone?)";
+  m_metrics.poll_finished(std::chrono::duration<double>(poll_deadline()).count(), false);
+  publish_failure(error);
+}
+
+void WatchService::finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started) {
+  m_polling = false;
+  m_deadline_timer.cancel();
+  if (m_stopping) return;
+  const bool late = m_deadline_hit && cycle == m_cycle;
+  if (!late) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    m_metrics.poll_finished(seconds, result.observation != nullptr);
+    if (result.observation) {
+      publish_success(result);
+    } else {
+      publish_failure(result.error);
+    }
+  }
+  m_notify.watchdog();
+  if (!m_ready_sent) {
+    m_notify.ready();
+    m_ready_sent = true;
+  }
+  schedule_poll(next_delay());
+}
+
+void WatchService::publish_success(PollResult& result) {
+  if (result.reconnected) {
+    m_server_version = result.server_version;
+    m_via_pooler = result.pooler.via_pooler;
+    spdlog::info("connected to PostgreSQL {} (watchdog backend pid {})", m_server_version,
+                 result.backend_pid);
+    if (m_via_pooler) {
+      spdlog::warn("connection goes through a pooler or proxy: {}; point [database] dsn at "
+                   "the server itself, or blockers will be hidden",
+                   result.pooler.reason);
+    }
+  }
+  if (m_failures > 0) spdlog::info("poll recovered after {} failed attempt(s)", m_failures);
+  m_failures = 0;
+  m_connected = true;
+  m_last_error.clear();
+  for (const std::string& line : m_chain_log.update(*result.observation)) spdlog::warn("{}", line);
+  WatchStatus status;
+  status.observation = std::move(result.observation);
+  status.up = true;
+  status.via_pooler = m_via_pooler;
+  status.server_version = m_server_version;
+  status.last_success = Clock::now();
+  status.last_success_unix_seconds = unix_now();
+  status.top_roots = m_config.watch.top_roots;
+  m_notify.status(status_line(status));
+  m_board.set(std::move(status));
+}
+
+void WatchService::publish_failure(const std::string& error) {
+  ++m_failures;
+  m_connected = false;
+  if (error != m_last_error) spdlog::error("poll failed: {}", error);
+  m_last_error = error;
+  WatchStatus status = m_board.get();
+  status.up = false;
+  status.last_error = error;
+  m_notify.status(status_line(status));
+  m_board.set(std::move(status));
+}
+
+Duration WatchService::next_delay() {
+  if (m_failures == 0) return m_config.watch.interval;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return m_backoff.delay(m_failures, unit(m_random));
+}
+
+std::string WatchService::status_line(const WatchStatus& status) const {
+  if (!status.up) return "down: " + status.last_error;
+  const LockAnalysis& locks = status.observation->locks();
+  return "up, " + std::to_string(locks.blocked) + " blocked, longest chain " +
+         std::to_string(locks.max_chain_length);
+}
+
+void WatchService::wait_for_signal() {
+  m_signals.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      reload();
+      wait_for_signal();
+    } else {
+      spdlog::info("received signal {}, stopping", signal);
+      shutdown();
+    }
+  });
+}
+
+void WatchService::reload() {
+  m_notify.reloading();
+  if (m_options.config_path.empty()) {
+    spdlog::info("SIGHUP: no --config file to re-read");
+  } else if (auto config = load_config_file(m_options.config_path); !config) {
+    spdlog::error("config reload failed, keeping the previous config: {}", config.error());
+  } else if (const auto dsn = resolve_dsn(*config, m_options.cli_dsn); !dsn) {
+    spdlog::error("config reload failed, keeping the previous config: {}", dsn.error());
+  } else {
+    apply(std::move(*config), *dsn);
+    spdlog::info("config reloaded from {}", m_options.config_path);
+  }
+  m_notify.ready();
+}
+
+void WatchService::apply(Config config, const std::string& dsn) {
+  if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
+  if (config.http.listen != m_config.http.listen) {
+    spdlog::warn("[http] listen changed to {}: takes effect at the next restart",
+                 config.http.listen);
+    config.http.listen = m_config.http.listen;
+  }
+  configure_logging(config.log);
+  m_http->set_health_window(config.watch.interval * 3);
+  m_config = std::move(config);
+  m_dsn = dsn;
+}
+
+void WatchService::shutdown() {
+  m_stopping = true;
+  m_notify.stopping();
+  m_poll_timer.cancel();
+  m_deadline_timer.cancel();
+  m_signals.cancel();
+  m_worker.abort();
+  m_worker_guard.reset();
+  if (m_worker_done.get_future().wait_for(k_worker_stop_grace) != std::future_status::ready) {
+    // A poll stuck in libpq despite the socket shutdown: exiting is better than hanging.
+    spdlog::error("poll worker did not stop within {}s; exiting anyway",
+                  k_worker_stop_grace.count());
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  m_http.reset();
+}
+
+}  // namespace lockwatch

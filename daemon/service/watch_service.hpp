@@ -1,0 +1,96 @@
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "core/backoff.hpp"
+#include "core/chain_log.hpp"
+#include "core/config.hpp"
+#include "metrics/poll_metrics.hpp"
+#include "metrics/snapshot_collector.hpp"
+#include "service/http_endpoints.hpp"
+#include "service/poll_worker.hpp"
+#include "service/systemd_notify.hpp"
+
+namespace lockwatch {
+
+// Where the running config came from and what the command line overrides.
+struct ServiceOptions {
+  std::string config_path;  // empty: defaults only, SIGHUP has nothing to re-read
+  std::string cli_dsn;
+  std::string cli_listen;
+};
+
+// The daemon: an Asio loop that polls on a timer, hands each blocking poll to a worker
+// thread under a hard deadline, publishes the result (status board, metrics, logs,
+// sd_notify) and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
+class WatchService {
+ public:
+  WatchService(boost::asio::io_context& io, ServiceOptions options, Config config);
+  ~WatchService();
+  WatchService(const WatchService&) = delete;
+  WatchService& operator=(const WatchService&) = delete;
+
+  // Binds HTTP (throws std::runtime_error when it cannot) and starts polling.
+  void start();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void schedule_poll(Duration delay);
+  void start_poll();
+  void on_deadline(std::uint64_t cycle);
+  void finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started);
+  void publish_success(PollResult& result);
+  void publish_failure(const std::string& error);
+  Duration next_delay();
+  Duration poll_deadline() const;
+  void wait_for_signal();
+  void reload();
+  void shutdown();
+  void apply(Config config, const std::string& dsn);
+  std::string status_line(const WatchStatus& status) const;
+
+  boost::asio::io_context& m_io;
+  ServiceOptions m_options;
+  Config m_config;
+  std::string m_dsn;
+  boost::asio::steady_timer m_poll_timer;
+  boost::asio::steady_timer m_deadline_timer;
+  boost::asio::signal_set m_signals;
+
+  boost::asio::io_context m_worker_io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_worker_guard;
+  PollWorker m_worker;
+  std::promise<void> m_worker_done;
+  std::thread m_worker_thread;
+
+  bool m_polling = false;
+  bool m_connected = false;
+  bool m_deadline_hit = false;
+  bool m_ready_sent = false;
+  bool m_stopping = false;
+  std::uint64_t m_cycle = 0;
+  int m_failures = 0;
+  std::string m_last_error;
+  bool m_via_pooler = false;
+  std::string m_server_version;
+
+  StatusBoard m_board;
+  PollMetrics m_metrics;
+  std::shared_ptr<SnapshotCollector> m_collector;
+  std::unique_ptr<HttpEndpoints> m_http;
+  ChainLog m_chain_log;
+  SystemdNotify m_notify;
+  Backoff m_backoff;
+  std::mt19937 m_random{std::random_device{}()};
+};
+
+}  // namespace lockwatch

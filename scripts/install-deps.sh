@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything pg_lockwatch needs to build, run and test on Debian bookworm.
+# Idempotent: packages already present are skipped. Needs root or sudo.
+#   scripts/install-deps.sh            build + run deps (incl. a local PostgreSQL)
+#   scripts/install-deps.sh --test     also the test tools (pgbouncer, prometheus, ...)
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config ca-certificates curl
+  libpqxx-dev libboost-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+  libtomlplusplus-dev doctest-dev libsystemd-dev
+  postgresql postgresql-contrib
+)
+test_pkgs=(
+  pgbouncer prometheus systemd python3
+  clang libclang-rt-14-dev
+)
+
+want=("${build_pkgs[@]}")
+[[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && { echo "install-deps: all packages present"; exit 0; }
+
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Installing the postgresql/pgbouncer/prometheus packages must not leave system-wide
+# servers running that we never asked for; policy-rc.d stops maintainer scripts starting them.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
