@@ -12,7 +12,7 @@ build_pkgs=(
   postgresql postgresql-contrib
 )
 test_pkgs=(
-  pgbouncer prometheus systemd python3
+  pgbouncer prometheus systemd python3 python3-psycopg2 python3-pytest python3-yaml
   clang libclang-rt-14-dev
 )
 

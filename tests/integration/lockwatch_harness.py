@@ -1,0 +1,229 @@
+"""Shared pieces of the integration tests: the test cluster, the daemon under test, and
+real client sessions that stage lock incidents. Nothing here is mocked."""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import psycopg2
+import psycopg2.extensions
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("LOCKWATCH_BIN", os.path.join(ROOT, "build", "pg_lockwatch"))
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns a truthy value or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except Exception as exc:  # the thing polled may not be up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster (scripts/pg-cluster.sh)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = None
+
+    def start(self):
+        out = subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "start",
+                              self.directory] + ([str(self.port)] if self.port else []),
+                             check=True, capture_output=True, text=True).stdout
+        self.port = int(re.search(r"PGPORT=(\d+)", out).group(1))
+
+    def adopt(self):
+        with open(os.path.join(self.directory, "port")) as f:
+            self.port = int(f.read().strip())
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "stop", self.directory],
+                       check=True)
+
+    def destroy(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "destroy",
+                        self.directory], check=True)
+
+    @property
+    def dsn(self):
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def connect(self, application_name="pytest", user="postgres", autocommit=True, **kw):
+        conn = psycopg2.connect(self.dsn.replace("user=postgres", f"user={user}"),
+                                application_name=application_name, **kw)
+        if not kw.get("async_"):
+            conn.autocommit = autocommit
+        return conn
+
+    def query(self, sql, params=None):
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+
+    def pg_ctl(self, *args):
+        binary = subprocess.run("ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1",
+                                shell=True, capture_output=True, text=True).stdout.strip()
+        cmd = [f"{binary}/pg_ctl", "-D", os.path.join(self.directory, "data")] + list(args)
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, capture_output=True)
+
+
+class Daemon:
+    """`pg_lockwatch run` as a child process, with its log captured line by line."""
+
+    def __init__(self, config_path, extra_args=(), env=None):
+        self.lines = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen([BINARY, "run", "--config", config_path,
+                                      "--listen", "127.0.0.1:0", *extra_args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, **(env or {})})
+        threading.Thread(target=self._read, daemon=True).start()
+        match = wait_for(lambda: self.find(r"metrics on http://([\d.]+:\d+)/metrics")
+                         or self._exited(), timeout=15, what="the daemon to listen")
+        self.base = f"http://{match.group(1)}"
+
+    def _exited(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"daemon exited {self.proc.returncode}: {self.log()}")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def log(self):
+        with self._lock:
+            return "\n".join(self.lines)
+
+    def find(self, pattern):
+        with self._lock:
+            for line in self.lines:
+                m = re.search(pattern, line)
+                if m:
+                    return m
+        return None
+
+    def get(self, path, timeout=5):
+        """(status, body) of GET path; a non-2xx status is returned, not raised."""
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self):
+        status, body = self.get("/metrics")
+        assert status == 200, body
+        return body
+
+    def metric(self, name, labels=None):
+        """The value of one series, or None when absent."""
+        for line in self.metrics().splitlines():
+            if line.startswith("#"):
+                continue
+            m = re.match(r"([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$", line)
+            if not m or m.group(1) != name:
+                continue
+            got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+            if all(got.get(k) == v for k, v in (labels or {}).items()):
+                return float(m.group(3))
+        return None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def wait_ready(conn):
+    """Waits for an async psycopg2 connection or query to complete one step."""
+    import select
+    while True:
+        state = conn.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        if state == psycopg2.extensions.POLL_READ:
+            select.select([conn.fileno()], [], [], 5)
+        elif state == psycopg2.extensions.POLL_WRITE:
+            select.select([], [conn.fileno()], [], 5)
+
+
+class Sessions:
+    """Real client sessions for staging incidents; closes them all at the end."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.conns = []
+
+    def idle_in_transaction(self, sql, application_name, user="postgres"):
+        """A session that ran `sql` inside a transaction it leaves open. Returns its pid."""
+        conn = self.cluster.connect(application_name, user=user, autocommit=False)
+        self.conns.append(conn)
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        return conn.get_backend_pid()
+
+    def blocked(self, sql, application_name, user="postgres"):
+        """Starts `sql` on a new session without waiting for it; returns (pid, conn)
+        once the server shows it waiting on a lock."""
+        conn = self.cluster.connect(application_name, user=user, async_=True)
+        wait_ready(conn)
+        self.conns.append(conn)
+        pid = conn.get_backend_pid()
+        conn.cursor().execute(sql)
+        wait_for(lambda: self.cluster.query(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+            (pid,)), what=f"pid {pid} to wait on a lock")
+        return pid, conn
+
+    def close(self):
+        for conn in self.conns:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self.conns = []
+
+
+def stage_seed_incident(cluster, sessions, table="accounts"):
+    """The incident of shared/seeds: an idle-in-transaction SELECT holding a lock, two
+    ALTER TABLEs queued behind it and a reader queued behind them. Returns the pids in
+    chain order."""
+    cluster.query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} "
+                  "(id int PRIMARY KEY, balance int); "
+                  f"INSERT INTO {table} SELECT g, 100 FROM generate_series(1, 10) g")
+    root = sessions.idle_in_transaction(f"SELECT count(*) FROM {table}", "api")
+    alter1, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note text", "migrate")
+    alter2, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note2 text", "migrate2")
+    reader, _ = sessions.blocked(f"SELECT count(*) FROM {table}", "api-read")
+    return [root, alter1, alter2, reader]
+
+
+def write_config(tmp_path, text):
+    path = os.path.join(str(tmp_path), "pg_lockwatch.toml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
