@@ -35,6 +35,15 @@ void PollMetrics::poll_finished(double seconds, bool ok) {
   m_duration.Observe(seconds);
 }
 
+void PollMetrics::declare_policy(std::string_view policy, std::string_view action) {
+  for (const char* outcome : {"terminated", "cancelled", "logged", "dry_run", "vanished",
+                              "protected", "rate_limited", "denied", "failed"}) {
+    m_actions.Add({{"policy", std::string(policy)},
+                   {"action", std::string(action)},
+                   {"outcome", outcome}});
+  }
+}
+
 void PollMetrics::policy_action(std::string_view policy, std::string_view action,
                                 std::string_view outcome) {
   m_actions

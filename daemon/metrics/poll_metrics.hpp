@@ -19,6 +19,10 @@ class PollMetrics {
   // Records one poll: its wall time and whether it succeeded.
   void poll_finished(double seconds, bool ok);
 
+  // Creates the policy's series at zero for every outcome, so that rate() and increase()
+  // see the first action.
+  void declare_policy(std::string_view policy, std::string_view action);
+
   // Counts one audited policy decision.
   void policy_action(std::string_view policy, std::string_view action, std::string_view outcome);
 

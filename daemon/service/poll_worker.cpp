@@ -30,8 +30,9 @@ void PollWorker::drop_session() {
   m_session.reset();
 }
 
-PollResult PollWorker::poll(const WatchConfig& watch, const std::string& dsn) {
+PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
   PollResult result;
+  const WatchConfig& watch = config.watch;
   try {
     if (m_session && (dsn != m_dsn || !same_session_settings(watch, m_session_watch))) {
       drop_session();
@@ -40,7 +41,9 @@ PollResult PollWorker::poll(const WatchConfig& watch, const std::string& dsn) {
     result.backend_pid = m_session->backend_pid();
     ActivitySnapshot snapshot =
         m_query->run(ActivityOptions{watch.query_text_max, watch.redact_queries});
-    result.observation = std::make_shared<const Observation>(std::move(snapshot));
+    auto observation = std::make_shared<const Observation>(std::move(snapshot));
+    result.actions = m_actions.run(*observation, config, m_session->connection());
+    result.observation = std::move(observation);
   } catch (const std::exception& e) {
     // Whatever went wrong, the next poll starts from a fresh session.
     result.error = e.what();

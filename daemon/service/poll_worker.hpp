@@ -8,6 +8,7 @@
 #include "core/observation.hpp"
 #include "pg/activity_query.hpp"
 #include "pg/session.hpp"
+#include "service/policy_actions.hpp"
 
 namespace lockwatch {
 
@@ -19,20 +20,19 @@ struct PollResult {
   std::string server_version;
   PoolerCheck pooler;
   int backend_pid = 0;                             // the watchdog's own backend
+  ActionReport actions;                            // what the policies did this poll
 };
 
 // The blocking side of polling: owns the session and runs on the worker thread only,
 // except abort(), which the loop calls when a poll overruns its deadline.
 class PollWorker {
  public:
-  // Connects when needed, runs the poll statement and analyses it. Never throws.
-  PollResult poll(const WatchConfig& watch, const std::string& dsn);
+  // Connects when needed, runs the poll statement, analyses it and applies the policies.
+  // Never throws.
+  PollResult poll(const Config& config, const std::string& dsn);
 
   // Any thread: makes a poll blocked on a frozen server or dead network fail now.
   void abort() noexcept;
-
-  // The open session, for actions taken right after a poll (worker thread only).
-  Session* session() { return m_session.get(); }
 
  private:
   void connect(const WatchConfig& watch, const std::string& dsn, PollResult& result);
@@ -43,6 +43,7 @@ class PollWorker {
   std::unique_ptr<ActivityQuery> m_query;
   std::string m_dsn;
   WatchConfig m_session_watch;
+  PolicyActions m_actions;
 };
 
 }  // namespace lockwatch

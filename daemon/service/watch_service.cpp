@@ -51,6 +51,7 @@ void WatchService::start() {
       m_config.http.listen, m_board,
       std::vector<std::weak_ptr<prometheus::Collectable>>{m_collector, m_metrics.registry()});
   m_http->set_health_window(m_config.watch.interval * 3);
+  declare_policies();
   spdlog::info("pg_lockwatch {} watching {} every {}; metrics on http://{}/metrics",
                LOCKWATCH_VERSION, m_dsn.empty() ? "(libpq environment)" : mask_dsn(m_dsn),
                format_duration(m_config.watch.interval), m_http->bound_address());
@@ -92,8 +93,8 @@ void WatchService::start_poll() {
   m_deadline_timer.async_wait([this, cycle](const boost::system::error_code& ec) {
     if (!ec) on_deadline(cycle);
   });
-  boost::asio::post(m_worker_io, [this, cycle, started, watch = m_config.watch, dsn = m_dsn] {
-    PollResult result = m_worker.poll(watch, dsn);
+  boost::asio::post(m_worker_io, [this, cycle, started, config = m_config, dsn = m_dsn] {
+    PollResult result = m_worker.poll(config, dsn);
     boost::asio::post(m_io, [this, cycle, started, result = std::move(result)]() mutable {
       finish_poll(cycle, std::move(result), started);
     });
@@ -149,6 +150,7 @@ void WatchService::publish_success(PollResult& result) {
   m_connected = true;
   m_last_error.clear();
   for (const std::string& line : m_chain_log.update(*result.observation)) spdlog::warn("{}", line);
+  audit(result.actions.news);
   WatchStatus status;
   status.observation = std::move(result.observation);
   status.up = true;
@@ -157,8 +159,17 @@ void WatchService::publish_success(PollResult& result) {
   status.last_success = Clock::now();
   status.last_success_unix_seconds = unix_now();
   status.top_roots = m_config.watch.top_roots;
+  status.verdicts = std::move(result.actions.verdicts);
   m_notify.status(status_line(status));
   m_board.set(std::move(status));
+}
+
+void WatchService::audit(const std::vector<Decision>& decisions) {
+  for (const Decision& d : decisions) {
+    m_metrics.policy_action(d.policy, to_string(d.action), to_string(d.outcome));
+    const bool bad = d.outcome == Outcome::failed || d.outcome == Outcome::denied;
+    spdlog::log(bad ? spdlog::level::err : spdlog::level::warn, "{}", audit_line(d));
+  }
 }
 
 void WatchService::publish_failure(const std::string& error) {
@@ -225,6 +236,20 @@ void WatchService::apply(Config config, const std::string& dsn) {
   m_http->set_health_window(config.watch.interval * 3);
   m_config = std::move(config);
   m_dsn = dsn;
+  declare_policies();
+}
+
+void WatchService::declare_policies() {
+  for (const Policy& policy : m_config.policies) {
+    m_metrics.declare_policy(policy.name, to_string(policy.action));
+  }
+  if (!m_config.policies.empty()) {
+    spdlog::info("{} polic{} loaded; {}", m_config.policies.size(),
+                 m_config.policies.size() == 1 ? "y" : "ies",
+                 m_config.safety.dry_run ? "[safety] dry_run = true: nothing will be signalled "
+                                           "unless a policy sets dry_run = false"
+                                         : "dry_run is off: matching sessions WILL be signalled");
+  }
 }
 
 void WatchService::shutdown() {

@@ -50,6 +50,8 @@ class WatchService {
   void finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started);
   void publish_success(PollResult& result);
   void publish_failure(const std::string& error);
+  void audit(const std::vector<Decision>& decisions);
+  void declare_policies();
   Duration next_delay();
   Duration poll_deadline() const;
   void wait_for_signal();

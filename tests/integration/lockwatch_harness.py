@@ -177,6 +177,7 @@ class Sessions:
     def __init__(self, cluster):
         self.cluster = cluster
         self.conns = []
+        self.cursors = []  # an async query dies with its cursor: keep them
 
     def idle_in_transaction(self, sql, application_name, user="postgres"):
         """A session that ran `sql` inside a transaction it leaves open. Returns its pid."""
@@ -193,11 +194,17 @@ class Sessions:
         wait_ready(conn)
         self.conns.append(conn)
         pid = conn.get_backend_pid()
-        conn.cursor().execute(sql)
+        self.start(conn, sql)
         wait_for(lambda: self.cluster.query(
             "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
             (pid,)), what=f"pid {pid} to wait on a lock")
         return pid, conn
+
+    def start(self, conn, sql):
+        """Sends `sql` on an async connection without waiting for its result."""
+        cur = conn.cursor()
+        self.cursors.append(cur)
+        cur.execute(sql)
 
     def close(self):
         for conn in self.conns:
@@ -208,18 +215,37 @@ class Sessions:
         self.conns = []
 
 
-def stage_seed_incident(cluster, sessions, table="accounts"):
-    """The incident of shared/seeds: an idle-in-transaction SELECT holding a lock, two
-    ALTER TABLEs queued behind it and a reader queued behind them. Returns the pids in
-    chain order."""
+APP_USER = "lw_app"
+
+
+def create_app_user(cluster):
+    """A non-superuser role for client sessions (superusers are protected by default)."""
+    cluster.query(f"DO $$BEGIN CREATE ROLE {APP_USER} LOGIN; "
+                  "EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+    return APP_USER
+
+
+def create_table(cluster, table, owner="postgres"):
     cluster.query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} "
                   "(id int PRIMARY KEY, balance int); "
-                  f"INSERT INTO {table} SELECT g, 100 FROM generate_series(1, 10) g")
-    root = sessions.idle_in_transaction(f"SELECT count(*) FROM {table}", "api")
-    alter1, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note text", "migrate")
-    alter2, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note2 text", "migrate2")
-    reader, _ = sessions.blocked(f"SELECT count(*) FROM {table}", "api-read")
+                  f"INSERT INTO {table} SELECT g, 100 FROM generate_series(1, 10) g; "
+                  f"ALTER TABLE {table} OWNER TO {owner}")
+
+
+def stage_seed_incident(cluster, sessions, table="accounts", user="postgres"):
+    """The incident of shared/seeds: an idle-in-transaction SELECT holding a lock, two
+    ALTER TABLEs queued behind it and a reader queued behind them, all as `user`.
+    Returns the pids in chain order."""
+    create_table(cluster, table, owner=user)
+    root = sessions.idle_in_transaction(f"SELECT count(*) FROM {table}", "api", user)
+    alter1, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note text", "migrate", user)
+    alter2, _ = sessions.blocked(f"ALTER TABLE {table} ADD COLUMN note2 text", "migrate2", user)
+    reader, _ = sessions.blocked(f"SELECT count(*) FROM {table}", "api-read", user)
     return [root, alter1, alter2, reader]
+
+
+def alive(cluster, pid):
+    return bool(cluster.query("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)))
 
 
 def write_config(tmp_path, text):

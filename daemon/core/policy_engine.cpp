@@ -1,0 +1,186 @@
+#include "core/policy_engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/glob.hpp"
+
+namespace lockwatch {
+namespace {
+
+constexpr Micros k_minute = 60'000'000;
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+bool filter_matches(const GlobFilter& filter, const std::string& value) {
+  return glob_match_any(filter.include, value) && !glob_match_any(filter.exclude, value);
+}
+
+// Backends each blocker holds up, directly or not, and the longest wait among them.
+struct HeldUp {
+  int count = 0;
+  double longest_wait = 0;
+};
+
+class BlockingIndex {
+ public:
+  explicit BlockingIndex(const Observation& obs) : m_obs(obs) {
+    for (const Backend& b : obs.activity().backends) {
+      for (int blocker : b.blocked_by) m_waiters[blocker].push_back(b.pid);
+    }
+  }
+
+  bool blocks_anyone(int pid) const { return m_waiters.count(pid) != 0; }
+
+  HeldUp held_up(int pid) const {
+    HeldUp out;
+    std::unordered_set<int> seen{pid};
+    std::vector<int> stack{pid};
+    while (!stack.empty()) {
+      const int current = stack.back();
+      stack.pop_back();
+      const auto it = m_waiters.find(current);
+      if (it == m_waiters.end()) continue;
+      for (int waiter : it->second) {
+        if (!seen.insert(waiter).second) continue;
+        stack.push_back(waiter);
+        ++out.count;
+        if (const Backend* b = m_obs.backend(waiter)) {
+          out.longest_wait = std::max(out.longest_wait, lock_wait_seconds(*b, m_obs.now()));
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  const Observation& m_obs;
+  std::unordered_map<int, std::vector<int>> m_waiters;
+};
+
+Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& held, Micros now) {
+  Decision d;
+  d.policy = policy.name;
+  d.action = policy.action;
+  d.target = SessionIdentity{b.pid, b.backend_start.value_or(0), b.state,
+                             b.state_change.value_or(0)};
+  d.usename = b.usename;
+  d.application_name = b.application_name;
+  d.datname = b.datname;
+  d.client_addr = b.client_addr;
+  d.query = b.query;
+  d.state_age_seconds = seconds_since(b.state_change, now);
+  d.xact_age_seconds = seconds_since(b.xact_start, now);
+  d.blocked_total = held.count;
+  d.blocked_wait_seconds = held.longest_wait;
+  return d;
+}
+
+// Everything short of signalling: protections, log-only, dry run, then the rate limit.
+void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
+                          const SafetyConfig& safety, RateLimiter& limiter, Micros now) {
+  if (auto reason = protection_reason(b, safety)) {
+    d.outcome = Outcome::protected_;
+    d.reason = std::move(*reason);
+  } else if (policy.action == PolicyAction::log) {
+    d.outcome = Outcome::logged;
+  } else if (policy.dry_run) {
+    d.outcome = Outcome::dry_run;
+  } else if (!limiter.try_acquire(safety.max_actions_per_minute, now)) {
+    d.outcome = Outcome::rate_limited;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::pending: return "pending";
+    case Outcome::terminated: return "terminated";
+    case Outcome::cancelled: return "cancelled";
+    case Outcome::logged: return "logged";
+    case Outcome::dry_run: return "dry_run";
+    case Outcome::vanished: return "vanished";
+    case Outcome::protected_: return "protected";
+    case Outcome::rate_limited: return "rate_limited";
+    case Outcome::denied: return "denied";
+    case Outcome::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::optional<std::string> protection_reason(const Backend& b, const SafetyConfig& safety) {
+  if (!b.is_client()) return "not a client backend (" + b.backend_type + ")";
+  if (glob_match_any(safety.protected_users, b.usename)) return "protected user " + b.usename;
+  if (glob_match_any(safety.protected_applications, b.application_name)) {
+    return "protected application " + b.application_name;
+  }
+  if (b.superuser && !safety.allow_superusers) return "superuser " + b.usename;
+  if (!b.backend_start || !b.state_change) return "identity unknown";
+  return std::nullopt;
+}
+
+bool RateLimiter::try_acquire(int per_minute, Micros now) {
+  while (!m_sent.empty() && now - m_sent.front() >= k_minute) m_sent.pop_front();
+  if (static_cast<int>(m_sent.size()) >= per_minute) return false;
+  m_sent.push_back(now);
+  return true;
+}
+
+bool policy_matches(const Policy& p, const Backend& b, bool is_root, int held_up,
+                    double held_up_wait, Micros now) {
+  if (std::find(p.states.begin(), p.states.end(), b.state) == p.states.end()) return false;
+  if (seconds_since(b.state_change, now) < seconds(p.min_state_age)) return false;
+  if (p.min_xact_age.count() > 0 && seconds_since(b.xact_start, now) < seconds(p.min_xact_age)) {
+    return false;
+  }
+  const int needed = p.only_if_blocking ? std::max(1, p.min_blocked) : p.min_blocked;
+  if (held_up < needed) return false;
+  if (held_up_wait < seconds(p.min_blocked_wait)) return false;
+  if (p.roots_only && !is_root) return false;
+  return filter_matches(p.applications, b.application_name) &&
+         filter_matches(p.users, b.usename) && filter_matches(p.databases, b.datname) &&
+         filter_matches(p.client_addrs, b.client_addr);
+}
+
+std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyConfig& safety,
+                                           const std::vector<Policy>& policies) {
+  std::vector<Decision> decisions;
+  forget_ended_sessions(obs);
+  if (policies.empty()) return decisions;
+  const BlockingIndex index(obs);
+  for (const Backend& b : obs.activity().backends) {
+    if (!b.is_client()) continue;  // never targets; not worth an audit line each poll
+    const bool is_root = b.blocked_by.empty() && index.blocks_anyone(b.pid);
+    const HeldUp held = index.held_up(b.pid);
+    for (const Policy& policy : policies) {
+      if (!policy_matches(policy, b, is_root, held.count, held.longest_wait, obs.now())) continue;
+      Decision d = make_decision(policy, b, held, obs.now());
+      settle_before_signal(d, b, policy, safety, m_rate_limiter, obs.now());
+      decisions.push_back(std::move(d));
+      break;  // the first matching policy decides
+    }
+  }
+  return decisions;
+}
+
+void PolicyEngine::forget_ended_sessions(const Observation& obs) {
+  for (auto it = m_reported.begin(); it != m_reported.end();) {
+    const Backend* b = obs.backend(std::get<0>(it->first));
+    const bool same_session = b && b->backend_start.value_or(0) == std::get<1>(it->first);
+    it = same_session ? std::next(it) : m_reported.erase(it);
+  }
+}
+
+bool PolicyEngine::note_outcome(const Decision& d) {
+  auto key = std::make_tuple(d.target.pid, d.target.backend_start, d.policy);
+  const auto [it, inserted] = m_reported.try_emplace(std::move(key), d.outcome);
+  if (inserted) return true;
+  if (it->second == d.outcome) return false;
+  it->second = d.outcome;
+  return true;
+}
+
+}  // namespace lockwatch

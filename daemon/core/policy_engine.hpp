@@ -1,0 +1,99 @@
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/observation.hpp"
+
+namespace lockwatch {
+
+// What became of one decision; every value is a label of
+// pg_lockwatch_policy_actions_total{outcome}.
+enum class Outcome {
+  pending,       // a signal is to be sent (the edge replaces this with the result)
+  terminated,    // pg_terminate_backend succeeded
+  cancelled,     // pg_cancel_backend succeeded
+  logged,        // action = "log": nothing to send
+  dry_run,       // would have signalled; dry run
+  vanished,      // the session ended or changed before the signal: nothing was sent
+  protected_,    // protected user/application or superuser: never signalled
+  rate_limited,  // over [safety] max_actions_per_minute
+  denied,        // the server refused (insufficient privilege)
+  failed,        // any other error
+};
+
+std::string_view to_string(Outcome outcome);
+
+// The session a decision is about, as the poll saw it: signalling re-checks all four.
+struct SessionIdentity {
+  int pid = 0;
+  Micros backend_start = 0;
+  std::string state;
+  Micros state_change = 0;
+
+  auto key() const { return std::tie(pid, backend_start); }
+};
+
+// One policy's decision about one backend, with what the audit log records.
+struct Decision {
+  std::string policy;
+  PolicyAction action = PolicyAction::log;
+  SessionIdentity target;
+  Outcome outcome = Outcome::pending;
+  std::string reason;  // why protected, or the error
+  std::string usename;
+  std::string application_name;
+  std::string datname;
+  std::string client_addr;
+  std::string query;
+  double state_age_seconds = 0;
+  double xact_age_seconds = 0;
+  int blocked_total = 0;
+  double blocked_wait_seconds = 0;
+};
+
+// Why a backend must never be signalled, or nullopt: protected users and applications,
+// superusers (unless allowed) and every non-client backend.
+std::optional<std::string> protection_reason(const Backend& backend, const SafetyConfig& safety);
+
+// At most `per_minute` signals in any rolling minute.
+class RateLimiter {
+ public:
+  // Takes a slot at `now` when one is free.
+  bool try_acquire(int per_minute, Micros now);
+
+ private:
+  std::deque<Micros> m_sent;
+};
+
+// Evaluates policies against each analysed poll, first matching policy per backend.
+// Pure: the poll, the policies and the clock in, decisions out; the only state is the
+// rate limiter and the memory of what was already reported.
+class PolicyEngine {
+ public:
+  std::vector<Decision> decide(const Observation& observation, const SafetyConfig& safety,
+                               const std::vector<Policy>& policies);
+
+  // Remembers a settled decision; true when it is news (a new session, policy or outcome)
+  // and so should be logged and counted, false for the same outcome poll after poll.
+  bool note_outcome(const Decision& decision);
+
+ private:
+  // Keeps the memory of reported outcomes to sessions that still exist.
+  void forget_ended_sessions(const Observation& observation);
+
+  RateLimiter m_rate_limiter;
+  std::map<std::tuple<int, Micros, std::string>, Outcome> m_reported;
+};
+
+// True when the policy's conditions (states, ages, blocking, globs) hold for this backend;
+// `held_up` and `held_up_wait` describe whom it blocks. Protections are not checked here.
+bool policy_matches(const Policy& policy, const Backend& backend, bool is_root, int held_up,
+                    double held_up_wait, Micros now);
+
+}  // namespace lockwatch

@@ -1,0 +1,153 @@
+"""The act half against a real PostgreSQL: policies end the sessions at the root of a
+chain, and nothing else; dry run, protections, cancel and the rate limit hold."""
+
+import json
+import time
+
+import psycopg2
+import pytest
+
+from lockwatch_harness import (alive, create_app_user, create_table, stage_seed_incident,
+                               wait_for, wait_ready)
+
+INTERVAL = 0.2
+
+
+def policy_config(dry_run=False, action="terminate", states='["idle in transaction"]',
+                  min_state_age="2s", protected_users="[]", per_minute=6, extra=""):
+    return f"""
+[safety]
+dry_run = {str(dry_run).lower()}
+max_actions_per_minute = {per_minute}
+protected_users = {protected_users}
+
+[[policy]]
+name = "idle-blockers"
+action = "{action}"
+states = {states}
+min_state_age = "{min_state_age}"
+only_if_blocking = true
+{extra}
+"""
+
+
+def actions(daemon, outcome, action="terminate"):
+    return daemon.metric("pg_lockwatch_policy_actions_total",
+                         {"policy": "idle-blockers", "action": action, "outcome": outcome})
+
+
+def server_age(cluster, pid):
+    rows = cluster.query("SELECT extract(epoch FROM now() - state_change) "
+                         "FROM pg_stat_activity WHERE pid = %s", (pid,))
+    return float(rows[0][0])
+
+
+def finish(conn):
+    """Lets an async statement that was queued behind a lock finish; raises its error."""
+    wait_ready(conn)
+
+
+def test_enforcing_policy_resolves_the_seed_incident(start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    root, alter1, alter2, reader = stage_seed_incident(cluster, sessions, user=user)
+    create_table(cluster, "bystander", owner=user)
+    bystander = sessions.idle_in_transaction("SELECT count(*) FROM bystander", "report", user)
+    queued = sessions.conns[1:4]
+    age_at_start = server_age(cluster, root)
+
+    daemon = start_daemon(policy_config(dry_run=False, min_state_age="2s"))
+
+    started = time.monotonic()
+    wait_for(lambda: not alive(cluster, root), timeout=10, what="the root to be terminated")
+    # Terminated within min_state_age plus two poll intervals (plus start-up and slack).
+    elapsed = age_at_start + (time.monotonic() - started)
+    assert elapsed <= 2 + 2 * INTERVAL + 1.5, f"took {elapsed:.2f}s of idle time"
+    for conn in queued:
+        finish(conn)  # the ALTER TABLEs and the reader now complete
+    assert cluster.query("SELECT count(*) FROM information_schema.columns WHERE "
+                         "table_name = 'accounts' AND column_name IN ('note', 'note2')")[0][0] == 2
+    assert alive(cluster, bystander), "an idle transaction that blocks nobody must survive"
+    wait_for(lambda: actions(daemon, "terminated") == 1, what="the terminated counter")
+    line = daemon.find(rf"policy action: outcome=terminated .*pid={root} .*")
+    assert line, daemon.log()
+    assert 'user="lw_app"' in line.group(0) and "blocked=3" in line.group(0)
+    assert 'query="SELECT count(*) FROM accounts"' in line.group(0)
+    assert not daemon.find(rf"pid={bystander} ")
+
+
+def test_dry_run_signals_nothing_but_counts_and_logs_once(start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    root, *_ = stage_seed_incident(cluster, sessions, user=user)
+    daemon = start_daemon(policy_config(dry_run=True, min_state_age="0s"))
+
+    wait_for(lambda: actions(daemon, "dry_run") == 1, what="the dry_run counter")
+    polls = daemon.metric("pg_lockwatch_polls_total")
+    wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 5, what="more polls")
+    assert alive(cluster, root)
+    assert actions(daemon, "dry_run") == 1, "one decision per session, not one per poll"
+    assert actions(daemon, "terminated") == 0
+    assert len([l for l in daemon.lines if "outcome=dry_run" in l]) == 1
+    status, body = daemon.get("/chains")
+    verdict = json.loads(body)["roots"][0]["policy"]
+    assert verdict == {"name": "idle-blockers", "action": "terminate", "outcome": "dry_run"}
+
+
+def test_protected_user_survives(start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    root, *_ = stage_seed_incident(cluster, sessions, user=user)
+    daemon = start_daemon(policy_config(dry_run=False, min_state_age="0s",
+                                        protected_users=f'["{user}"]'))
+    wait_for(lambda: actions(daemon, "protected") == 1, what="the protected counter")
+    polls = daemon.metric("pg_lockwatch_polls_total")
+    wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 5, what="more polls")
+    assert alive(cluster, root)
+    assert daemon.find(rf"outcome=protected .*pid={root} .*reason=\"protected user {user}\"")
+
+
+def test_superuser_blocker_is_skipped_by_default(start_daemon, cluster, sessions):
+    root, *_ = stage_seed_incident(cluster, sessions, user="postgres")
+    daemon = start_daemon(policy_config(dry_run=False, min_state_age="0s"))
+    wait_for(lambda: actions(daemon, "protected") == 1, what="the protected counter")
+    assert alive(cluster, root)
+    assert daemon.find(r'reason="superuser postgres"')
+
+
+def test_cancel_policy_cancels_the_query_and_keeps_the_session(start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    create_table(cluster, "ledger", owner=user)
+    long_conn = cluster.connect("batch", user=user, async_=True)
+    wait_ready(long_conn)
+    sessions.conns.append(long_conn)
+    long_pid = long_conn.get_backend_pid()
+    sessions.start(long_conn, "SELECT count(*), pg_sleep(60) FROM ledger")
+    wait_for(lambda: cluster.query("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND "
+                                   "wait_event = 'PgSleep'", (long_pid,)), what="the sleep")
+    _, alter = sessions.blocked("ALTER TABLE ledger ADD COLUMN memo text", "migrate", user)
+
+    daemon = start_daemon(policy_config(dry_run=False, action="cancel", states='["active"]',
+                                        min_state_age="1s"))
+
+    with pytest.raises(psycopg2.errors.QueryCanceled):
+        finish(long_conn)
+    finish(alter)
+    assert alive(cluster, long_pid), "cancel must leave the session connected"
+    assert long_conn.closed == 0
+    wait_for(lambda: actions(daemon, "cancelled", action="cancel") == 1, what="the counter")
+
+
+def test_rate_limit_holds_when_many_match(start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    roots = []
+    for i in range(5):
+        table = f"rated_{i}"
+        create_table(cluster, table, owner=user)
+        roots.append(sessions.idle_in_transaction(f"SELECT count(*) FROM {table}", "api", user))
+        sessions.blocked(f"ALTER TABLE {table} ADD COLUMN c int", "migrate", user)
+
+    daemon = start_daemon(policy_config(dry_run=False, min_state_age="0s", per_minute=2))
+
+    wait_for(lambda: actions(daemon, "rate_limited") == 3, what="3 rate-limited decisions")
+    polls = daemon.metric("pg_lockwatch_polls_total")
+    wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 5, what="more polls")
+    assert actions(daemon, "terminated") == 2
+    assert sum(alive(cluster, pid) for pid in roots) == 3
