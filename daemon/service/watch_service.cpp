@@ -13,6 +13,40 @@ namespace {
 
 constexpr auto k_worker_stop_grace = std::chrono::seconds(3);
 
+bool is_loopback(const std::string& listen) {
+  return listen.rfind("127.", 0) == 0 || listen.rfind("[::1]", 0) == 0 ||
+         listen.rfind("localhost", 0) == 0;
+}
+
+// /chains and /metrics carry query text, user and application names: say so when the
+// network can read them.
+void warn_about_exposure(const HttpConfig& http) {
+  if (is_loopback(http.listen)) return;
+  if (!http.auth()) {
+    spdlog::warn("http: listening on {} without authentication: anyone who can reach it "
+                 "sees the query text of blocking sessions; see [http.basic_auth_users]",
+                 http.listen);
+  } else if (!http.tls()) {
+    spdlog::warn("http: listening on {} with basic auth but without TLS: passwords and query "
+                 "text cross the network in clear; see [http] tls_certificate",
+                 http.listen);
+  }
+}
+
+// "listen, basic_auth_users": the [http] keys that differ.
+std::string changed_http_keys(const HttpConfig& before, const HttpConfig& after) {
+  std::string keys;
+  const auto note = [&keys](bool changed, const char* key) {
+    if (changed) keys += (keys.empty() ? "" : ", ") + std::string(key);
+  };
+  note(before.listen != after.listen, "listen");
+  note(before.tls_certificate != after.tls_certificate, "tls_certificate");
+  note(before.tls_key != after.tls_key, "tls_key");
+  note(before.basic_auth_users != after.basic_auth_users, "basic_auth_users");
+  note(before.healthz_requires_auth != after.healthz_requires_auth, "healthz_requires_auth");
+  return keys;
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -32,7 +66,7 @@ WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, 
         m_worker_done.set_value();
       }),
       m_collector(std::make_shared<SnapshotCollector>(m_board, LOCKWATCH_VERSION)),
-      m_backoff(std::chrono::seconds(1), std::chrono::seconds(15)) {
+      m_backoff(std::chrono::milliseconds(500), std::chrono::seconds(5)) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
   m_config = std::move(config);
 }
@@ -48,18 +82,15 @@ void WatchService::start() {
   if (!dsn) throw std::runtime_error(dsn.error());
   m_dsn = *dsn;
   m_http = std::make_unique<HttpEndpoints>(
-      m_config.http.listen, m_board,
+      m_config.http, m_board,
       std::vector<std::weak_ptr<prometheus::Collectable>>{m_collector, m_metrics.registry()});
   m_http->set_health_window(m_config.watch.interval * 3);
   declare_policies();
-  spdlog::info("pg_lockwatch {} watching {} every {}; metrics on http://{}/metrics",
+  spdlog::info("pg_lockwatch {} watching {} every {}; metrics on {}://{}/metrics",
                LOCKWATCH_VERSION, m_dsn.empty() ? "(libpq environment)" : mask_dsn(m_dsn),
-               format_duration(m_config.watch.interval), m_http->bound_address());
-  if (m_config.http.listen.rfind("127.", 0) != 0 && m_config.http.listen.rfind("[::1]", 0) != 0 &&
-      m_config.http.listen.rfind("localhost", 0) != 0) {
-    spdlog::warn("http: listening on {} without authentication: anyone who can reach it "
-                 "sees the query text of blocking sessions", m_config.http.listen);
-  }
+               format_duration(m_config.watch.interval), m_http->scheme(),
+               m_http->bound_address());
+  warn_about_exposure(m_config.http);
   wait_for_signal();
   schedule_poll(Duration(0));
 }
@@ -227,10 +258,10 @@ void WatchService::reload() {
 
 void WatchService::apply(Config config, const std::string& dsn) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
-  if (config.http.listen != m_config.http.listen) {
-    spdlog::warn("[http] listen changed to {}: takes effect at the next restart",
-                 config.http.listen);
-    config.http.listen = m_config.http.listen;
+  if (config.http != m_config.http) {
+    spdlog::warn("[http] {} changed: takes effect at the next restart",
+                 changed_http_keys(m_config.http, config.http));
+    config.http = m_config.http;
   }
   configure_logging(config.log);
   m_http->set_health_window(config.watch.interval * 3);
