@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs
-# every test (unit, integration on a throwaway PostgreSQL, ops checks); then builds and runs
-# them again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# every test (unit, integration on a throwaway PostgreSQL, ops checks), fuzzes each parser
+# briefly, then builds and runs the tests again under AddressSanitizer + UBSan.
 #   LOCKWATCH_SANITIZERS=0 scripts/test.sh   skips the sanitizer pass (quicker local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ echo "== build (warnings as errors)"
 scripts/build.sh build -DLOCKWATCH_WERROR=ON
 echo "== tests"
 (cd build && ctest --output-on-failure --timeout 900)
+
+echo "== fuzzing: a bounded run of each libFuzzer target (scripts/fuzz.sh 600 for a long one)"
+scripts/fuzz.sh "${LOCKWATCH_FUZZ_SECONDS:-10}"
 
 if [[ "${LOCKWATCH_SANITIZERS:-1}" != 0 ]]; then
   echo "== build and tests under ASan+UBSan"

@@ -19,7 +19,7 @@ std::string describe_backend(const Observation& observation, int pid, std::size_
 // logged once rather than on every poll.
 class ChainLog {
  public:
-  // The lines to log for this observation, oldest roots first.
+  // The lines to log for this observation: changed roots in rank order, then cleared ones.
   std::vector<std::string> update(const Observation& observation);
 
  private:

@@ -4,6 +4,8 @@
 #include <initializer_list>
 #include <toml++/toml.h>
 
+#include "core/password_hash.hpp"
+
 namespace lockwatch {
 namespace {
 
@@ -24,8 +26,9 @@ class Reader {
 
   [[noreturn]] void fail(const toml::source_region& where, const Section& section,
                          std::string_view key, const std::string& what) const {
-    throw ConfigError{m_source + ":" + std::to_string(where.begin.line) + ": " + section.name +
-                      " " + std::string(key) + ": " + what};
+    const std::string prefix = section.name.empty() ? "" : section.name + " ";
+    throw ConfigError{m_source + ":" + std::to_string(where.begin.line) + ": " + prefix +
+                      std::string(key) + ": " + what};
   }
 
   void check_keys(const Section& section, std::initializer_list<std::string_view> known) const {
@@ -74,6 +77,20 @@ class Reader {
     if (!parsed) fail(v->source(), s, key, parsed.error());
     if (*parsed < min) fail(v->source(), s, key, "must be at least " + format_duration(min));
     out = *parsed;
+  }
+
+  // A table of strings, such as [http.basic_auth_users].
+  void read(const Section& s, std::string_view key, std::map<std::string, std::string>& out) const {
+    const toml::node* node = s.table.get(key);
+    if (!node) return;
+    const toml::table* table = node->as_table();
+    if (!table) fail(node->source(), s, key, "expected a table, got " + type_of(*node));
+    out.clear();
+    for (auto&& [name, value] : *table) {
+      const std::string entry = std::string(key) + "." + std::string(name.str());
+      if (!value.is_string()) fail(value.source(), s, entry, "expected a string");
+      out.emplace(name.str(), *value.value<std::string>());
+    }
   }
 
   void read(const Section& s, std::string_view key, std::vector<std::string>& out) const {
@@ -145,9 +162,35 @@ void read_watch(const Reader& r, const Section& s, WatchConfig& out) {
   r.read(s, "redact_queries", out.redact_queries);
 }
 
+void read_basic_auth_users(const Reader& r, const Section& s, HttpConfig& out) {
+  r.read(s, "basic_auth_users", out.basic_auth_users);
+  const toml::node* node = s.table.get("basic_auth_users");
+  if (node && out.basic_auth_users.empty()) {
+    r.fail(node->source(), s, "basic_auth_users", "no users: add one or remove the table");
+  }
+  for (const auto& [user, hash] : out.basic_auth_users) {
+    const toml::node& entry = *node->as_table()->get(user);
+    const std::string key = "basic_auth_users." + user;
+    if (user.empty() || user.find_first_of(":\r\n") != std::string::npos) {
+      r.fail(entry.source(), s, key, "a user name must be non-empty and contain no colon");
+    }
+    if (const std::string problem = password_hash_problem(hash); !problem.empty()) {
+      r.fail(entry.source(), s, key, problem);
+    }
+  }
+}
+
 void read_http(const Reader& r, const Section& s, HttpConfig& out) {
-  r.check_keys(s, {"listen"});
+  r.check_keys(s, {"listen", "tls_certificate", "tls_key", "basic_auth_users",
+                   "healthz_requires_auth"});
   r.read(s, "listen", out.listen);
+  r.read(s, "tls_certificate", out.tls_certificate);
+  r.read(s, "tls_key", out.tls_key);
+  if (!out.tls_key.empty() && out.tls_certificate.empty()) {
+    r.fail(s.table.get("tls_key")->source(), s, "tls_key", "set tls_certificate too");
+  }
+  read_basic_auth_users(r, s, out);
+  r.read(s, "healthz_requires_auth", out.healthz_requires_auth);
 }
 
 void read_log(const Reader& r, const Section& s, LogConfig& out) {
@@ -239,7 +282,7 @@ void read_policies(const Reader& r, const toml::table& root, Config& config) {
 }
 
 Config read_config(const Reader& r, const toml::table& root) {
-  const Section top{root, "top level:"};
+  const Section top{root, ""};
   r.check_keys(top, {"database", "watch", "http", "log", "safety", "policy"});
   Config config;
   read_database(r, r.section(root, "database"), config.database);

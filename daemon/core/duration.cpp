@@ -6,7 +6,7 @@
 namespace lockwatch {
 namespace {
 
-constexpr std::int64_t k_max_ms = std::int64_t{1} << 50;  // ~35,000 years: no overflow below
+constexpr std::int64_t k_max_ms = std::int64_t{1} << 50;  // ~35,000 years
 
 // Milliseconds per unit, or 0 for an unknown unit.
 std::int64_t unit_ms(std::string_view unit) {
@@ -43,6 +43,8 @@ Expected<Duration> parse_duration(std::string_view text) {
     while (i < text.size() && is_alpha(text[i])) ++i;
     const std::int64_t per_unit = unit_ms(text.substr(unit_at, i - unit_at));
     if (per_unit == 0) return bad(text, "unknown or missing unit");
+    // Checked before multiplying: "3000000000000h" must not wrap around.
+    if (number > (k_max_ms - total) / per_unit) return bad(text, "too large");
     total += number * per_unit;
     if (total > k_max_ms) return bad(text, "too large");
   }

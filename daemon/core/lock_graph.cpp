@@ -213,17 +213,30 @@ std::vector<int> held_up(const WaitGraph& graph, const Condensed& c, int start, 
   return waiters;
 }
 
-double longest_wait(const std::vector<int>& pids, const BackendIndex& index, Micros now) {
+// The longest lock wait in each parallel group (a worker may wait while its leader does not).
+using GroupWaits = std::unordered_map<int, double>;
+
+GroupWaits group_waits(const ActivitySnapshot& snapshot) {
+  GroupWaits waits;
+  for (const Backend& b : snapshot.backends) {
+    if (!b.waiting_on_lock()) continue;
+    double& wait = waits[group_pid(b)];
+    wait = std::max(wait, lock_wait_seconds(b, snapshot.taken_at));
+  }
+  return waits;
+}
+
+double longest_wait(const std::vector<int>& pids, const GroupWaits& waits) {
   double longest = 0;
   for (int pid : pids) {
-    const auto it = index.find(pid);
-    if (it != index.end()) longest = std::max(longest, lock_wait_seconds(*it->second, now));
+    const auto it = waits.find(pid);
+    if (it != waits.end()) longest = std::max(longest, it->second);
   }
   return longest;
 }
 
 RootBlocker make_root(const WaitGraph& graph, const Condensed& c, int comp,
-                      const BackendIndex& index, Micros now) {
+                      const GroupWaits& waits) {
   const std::vector<int> members = sorted_pids(graph, c.components.members[comp]);
   RootBlocker root;
   root.pid = members.front();
@@ -232,7 +245,7 @@ RootBlocker make_root(const WaitGraph& graph, const Condensed& c, int comp,
   root.max_chain_length = static_cast<int>(root.longest_chain.size());
   root.waiters = held_up(graph, c, comp, root.pid);
   root.blocked_total = static_cast<int>(root.waiters.size());
-  root.longest_wait_seconds = longest_wait(root.waiters, index, now);
+  root.longest_wait_seconds = longest_wait(root.waiters, waits);
   return root;
 }
 
@@ -255,8 +268,9 @@ BackendIndex index_backends(const ActivitySnapshot& snapshot) {
   return index;
 }
 
-LockAnalysis analyse_locks(const ActivitySnapshot& snapshot, const BackendIndex& index) {
+LockAnalysis analyse_locks(const ActivitySnapshot& snapshot) {
   LockAnalysis analysis;
+  const GroupWaits waits = group_waits(snapshot);
   for (const Backend& backend : snapshot.backends) {
     if (!backend.waiting_on_lock()) continue;
     ++analysis.waiting;
@@ -273,7 +287,7 @@ LockAnalysis analyse_locks(const ActivitySnapshot& snapshot, const BackendIndex&
                                   condensed.components.members[comp].size() > 1;
     if (condensed.incoming[comp] != 0 || !holds_up_someone) continue;
     analysis.roots.push_back(
-        make_root(graph, condensed, static_cast<int>(comp), index, snapshot.taken_at));
+        make_root(graph, condensed, static_cast<int>(comp), waits));
     analysis.max_chain_length =
         std::max(analysis.max_chain_length, analysis.roots.back().max_chain_length);
   }

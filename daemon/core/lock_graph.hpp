@@ -39,7 +39,7 @@ BackendIndex index_backends(const ActivitySnapshot& snapshot);
 // Builds the wait-for graph (edges from each waiter's blockers, duplicates and parallel
 // workers folded onto their leader) and finds roots, chains and what each root holds up.
 // Linear in backends + edges; terminates on cycles.
-LockAnalysis analyse_locks(const ActivitySnapshot& snapshot, const BackendIndex& index);
+LockAnalysis analyse_locks(const ActivitySnapshot& snapshot);
 
 // How long a lock-waiting backend has waited, measured from the start of its statement
 // (pg_stat_activity has no wait start); 0 for backends not waiting on a lock.

@@ -12,7 +12,7 @@ class Observation {
   explicit Observation(ActivitySnapshot activity)
       : m_activity(std::move(activity)),
         m_index(index_backends(m_activity)),
-        m_locks(analyse_locks(m_activity, m_index)) {}
+        m_locks(analyse_locks(m_activity)) {}
   Observation(const Observation&) = delete;
   Observation& operator=(const Observation&) = delete;
 

@@ -28,8 +28,14 @@ MetricFamily single(std::string name, std::string help, double value) {
   return family;
 }
 
-// Label values come from clients (application_name): cap their length.
-std::string label_value(const std::string& text) { return text.substr(0, k_max_label_chars); }
+// Label values come from clients (application_name): cap their length, without cutting a
+// UTF-8 sequence in half.
+std::string label_value(const std::string& text) {
+  if (text.size() <= k_max_label_chars) return text;
+  std::size_t cut = k_max_label_chars;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
 
 MetricFamily backends_by_state(const ActivitySnapshot& activity) {
   std::map<std::string, int> counts;
