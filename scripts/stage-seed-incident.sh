@@ -16,10 +16,12 @@ CREATE TABLE $table (id int PRIMARY KEY, balance int);
 INSERT INTO $table SELECT g, 100 FROM generate_series(1, 100) g;
 SQL
 
-# Runs SQL in a psql that stays connected (stdin held open) under an application_name.
+# Runs SQL in a psql that stays connected (stdin held open by a sleep) under an
+# application_name. Both pids are recorded: killing the sleep ends the session too.
 session() {
   local app=$1 sql=$2
-  (printf '%s\n' "$sql"; exec sleep 3600) | PGAPPNAME=$app psql -qX >/dev/null 2>&1 &
+  (echo "$BASHPID" >>"$pids_file"; printf '%s\n' "$sql"; exec sleep 3600) 2>/dev/null |
+    PGAPPNAME=$app psql -qX >/dev/null 2>&1 &
   echo $! >>"$pids_file"
 }
 

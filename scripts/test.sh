@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs
 # every test (unit, integration on a throwaway PostgreSQL, ops checks), fuzzes each parser
-# briefly, then builds and runs the tests again under AddressSanitizer + UBSan.
+# briefly, then builds and runs the tests again under AddressSanitizer + UBSan, and the
+# daemon's threaded parts under ThreadSanitizer.
 #   LOCKWATCH_SANITIZERS=0 scripts/test.sh   skips the sanitizer pass (quicker local runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,11 @@ if [[ "${LOCKWATCH_SANITIZERS:-1}" != 0 ]]; then
   BUILD_TYPE=Debug scripts/build.sh build-asan -DLOCKWATCH_WERROR=ON \
     -DLOCKWATCH_SANITIZE=address,undefined
   (cd build-asan && ctest --output-on-failure --timeout 900)
+
+  echo "== the threaded parts (poll loop, worker, HTTP threads) under ThreadSanitizer"
+  BUILD_TYPE=Debug scripts/build.sh build-tsan -DLOCKWATCH_SANITIZE=thread
+  # halt_on_error: a race kills the daemon, so the tests that watch it fail.
+  (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+    ctest --output-on-failure --timeout 900 \
+      -R '^(cluster\.|integration\.(watch|policies|faults|systemd_notify)$)')
 fi

@@ -24,15 +24,28 @@ struct HeldUp {
   double longest_wait = 0;
 };
 
+// A parallel worker waits on behalf of its leader (as in the lock graph).
+int group_pid(const Backend& b) { return b.leader_pid != 0 ? b.leader_pid : b.pid; }
+
 class BlockingIndex {
  public:
-  explicit BlockingIndex(const Observation& obs) : m_obs(obs) {
+  explicit BlockingIndex(const Observation& obs) {
     for (const Backend& b : obs.activity().backends) {
-      for (int blocker : b.blocked_by) m_waiters[blocker].push_back(b.pid);
+      const int waiter = group_pid(b);
+      for (int blocker : b.blocked_by) {
+        if (blocker == waiter) continue;
+        m_waiters[blocker].insert(waiter);
+        m_blocked.insert(waiter);
+      }
+      if (b.waiting_on_lock()) {
+        double& wait = m_wait[waiter];
+        wait = std::max(wait, lock_wait_seconds(b, obs.now()));
+      }
     }
   }
 
-  bool blocks_anyone(int pid) const { return m_waiters.count(pid) != 0; }
+  // Whether this backend (or a worker of its parallel group) waits on another backend.
+  bool is_blocked(int pid) const { return m_blocked.count(pid) != 0; }
 
   HeldUp held_up(int pid) const {
     HeldUp out;
@@ -47,17 +60,17 @@ class BlockingIndex {
         if (!seen.insert(waiter).second) continue;
         stack.push_back(waiter);
         ++out.count;
-        if (const Backend* b = m_obs.backend(waiter)) {
-          out.longest_wait = std::max(out.longest_wait, lock_wait_seconds(*b, m_obs.now()));
-        }
+        const auto wait = m_wait.find(waiter);
+        if (wait != m_wait.end()) out.longest_wait = std::max(out.longest_wait, wait->second);
       }
     }
     return out;
   }
 
  private:
-  const Observation& m_obs;
-  std::unordered_map<int, std::vector<int>> m_waiters;
+  std::unordered_map<int, std::unordered_set<int>> m_waiters;  // blocker -> waiter groups
+  std::unordered_set<int> m_blocked;
+  std::unordered_map<int, double> m_wait;  // the longest lock wait in each group
 };
 
 Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& held, Micros now) {
@@ -129,17 +142,19 @@ bool RateLimiter::try_acquire(int per_minute, Micros now) {
   return true;
 }
 
-bool policy_matches(const Policy& p, const Backend& b, bool is_root, int held_up,
+bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held_up,
                     double held_up_wait, Micros now) {
   if (std::find(p.states.begin(), p.states.end(), b.state) == p.states.end()) return false;
   if (seconds_since(b.state_change, now) < seconds(p.min_state_age)) return false;
   if (p.min_xact_age.count() > 0 && seconds_since(b.xact_start, now) < seconds(p.min_xact_age)) {
     return false;
   }
-  const int needed = p.only_if_blocking ? std::max(1, p.min_blocked) : p.min_blocked;
-  if (held_up < needed) return false;
-  if (held_up_wait < seconds(p.min_blocked_wait)) return false;
-  if (p.roots_only && !is_root) return false;
+  if (p.only_if_blocking) {
+    if (held_up < std::max(1, p.min_blocked)) return false;
+    if (held_up_wait < seconds(p.min_blocked_wait)) return false;
+  }
+  // A root waits on nobody: ending a backend that itself waits would not free the chain.
+  if (p.roots_only && is_blocked) return false;
   return filter_matches(p.applications, b.application_name) &&
          filter_matches(p.users, b.usename) && filter_matches(p.databases, b.datname) &&
          filter_matches(p.client_addrs, b.client_addr);
@@ -153,10 +168,13 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
   const BlockingIndex index(obs);
   for (const Backend& b : obs.activity().backends) {
     if (!b.is_client()) continue;  // never targets; not worth an audit line each poll
-    const bool is_root = b.blocked_by.empty() && index.blocks_anyone(b.pid);
+    if (b.leader_pid != 0 && b.leader_pid != b.pid) continue;  // workers act through leaders
+    const bool is_blocked = index.is_blocked(b.pid);
     const HeldUp held = index.held_up(b.pid);
     for (const Policy& policy : policies) {
-      if (!policy_matches(policy, b, is_root, held.count, held.longest_wait, obs.now())) continue;
+      if (!policy_matches(policy, b, is_blocked, held.count, held.longest_wait, obs.now())) {
+        continue;
+      }
       Decision d = make_decision(policy, b, held, obs.now());
       settle_before_signal(d, b, policy, safety, m_rate_limiter, obs.now());
       decisions.push_back(std::move(d));

@@ -92,8 +92,9 @@ class PolicyEngine {
 };
 
 // True when the policy's conditions (states, ages, blocking, globs) hold for this backend;
-// `held_up` and `held_up_wait` describe whom it blocks. Protections are not checked here.
-bool policy_matches(const Policy& policy, const Backend& backend, bool is_root, int held_up,
+// `is_blocked`: it waits on another backend; `held_up` and `held_up_wait` describe whom it
+// blocks (parallel workers folded onto their leader). Protections are not checked here.
+bool policy_matches(const Policy& policy, const Backend& backend, bool is_blocked, int held_up,
                     double held_up_wait, Micros now);
 
 }  // namespace lockwatch

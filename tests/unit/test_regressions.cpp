@@ -50,3 +50,66 @@ TEST_SUITE("regressions") {
 }
 
 }  // namespace lockwatch
+
+#include "core/glob.hpp"
+#include "core/observation.hpp"
+#include "core/policy_engine.hpp"
+
+namespace lockwatch {
+
+TEST_SUITE("regressions") {
+  TEST_CASE("a '*' in the text does not stop a '*' in the pattern matching") {
+    CHECK(glob_match("*", "*x"));
+    CHECK(glob_match("*a", "*ba"));
+    CHECK(glob_match("a*", "a*b"));
+    CHECK(glob_match("*b", "**b"));
+    CHECK(glob_match("pg_dump*", "pg_dump*evil"));
+  }
+
+  TEST_CASE("policies fold parallel workers onto their leader, as the lock graph does") {
+    Policy any_active;
+    any_active.name = "active";
+    any_active.states = {"active", "idle in transaction"};
+    SafetyConfig live;
+    live.dry_run = false;
+    live.protected_users = {};
+    any_active.dry_run = false;
+    SUBCASE("a leader waited on only by its own worker blocks nobody") {
+      const Observation obs(SnapshotBuilder()
+                                .at(k_now)
+                                .active(200, "report", 10)
+                                .waiting(201, "report", {200}, 5)
+                                .worker_of(200)
+                                .build());
+      PolicyEngine engine;
+      CHECK(engine.decide(obs, live, {any_active}).empty());
+    }
+    SUBCASE("a root holding up a leader and its workers holds up one backend") {
+      const Observation obs(SnapshotBuilder()
+                                .at(k_now)
+                                .idle_in_tx(100, "api", 60)
+                                .waiting(200, "report", {100}, 5)
+                                .waiting(201, "report", {100}, 5)
+                                .worker_of(200)
+                                .waiting(202, "report", {100}, 5)
+                                .worker_of(200)
+                                .build());
+      PolicyEngine engine;
+      const auto decisions = engine.decide(obs, live, {any_active});
+      REQUIRE(decisions.size() == 1);
+      CHECK(decisions[0].target.pid == 100);
+      CHECK(decisions[0].blocked_total == 1);
+    }
+  }
+
+  TEST_CASE("only_if_blocking = false needs no blocking, whatever min_blocked says") {
+    Policy reaper;
+    reaper.name = "reaper";
+    reaper.only_if_blocking = false;
+    const Backend idle = SnapshotBuilder().at(k_now).idle_in_tx(100, "api", 60).build()
+                             .backends.front();
+    CHECK(policy_matches(reaper, idle, /*is_blocked=*/false, 0, 0, k_now));
+  }
+}
+
+}  // namespace lockwatch
