@@ -9,11 +9,16 @@ build_pkgs=(
   build-essential cmake pkg-config ca-certificates curl
   libpqxx-dev libboost-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libtomlplusplus-dev doctest-dev libsystemd-dev
+  # [http] TLS (libpq-dev pulls libssl-dev in too; named because we link it) and basic
+  # auth hashes (crypt_r, crypt_gensalt_rn)
+  libssl-dev libcrypt-dev
   postgresql postgresql-contrib
 )
 test_pkgs=(
   pgbouncer prometheus systemd python3 python3-psycopg2 python3-pytest python3-yaml
   clang libclang-rt-14-dev
+  # self-signed certificates for the TLS tests (ca-certificates depends on it anyway)
+  openssl
 )
 
 want=("${build_pkgs[@]}")

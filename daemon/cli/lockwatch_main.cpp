@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_line.hpp"
 #include "cli/subcommands.hpp"
 
 namespace lockwatch {
@@ -18,10 +19,19 @@ and can end the sessions at their root by policy.
 
 commands:
   run           run the daemon (poll, /metrics, /chains, /healthz, policies)
+  check         audit the connections and draw the blocking chains as a tree
+  terminate     end a session, or idle-in-transaction ones, with the daemon's protections
+  preflight     could a migration take its lock on these tables now without queueing?
+  ddl           run DDL under lock_timeout with retries, showing what blocks each attempt
   config check  validate a config file
+  hash-password print a bcrypt hash of a password (stdin) for [http.basic_auth_users]
   help          this text; "pg_lockwatch COMMAND --help" describes a command
 
 exit codes: 0 fine, 1 the condition looked for is present, 2 usage/config/connection error
+
+check, terminate, preflight and ddl connect like the daemon: --dsn, else [database] of
+--config, else libpq's environment (PGHOST, PGPORT, ...); they warn when a pooler is in
+the way, and terminate and ddl refuse to run through one unless --allow-pooler.
 )";
 
 }  // namespace
@@ -40,11 +50,15 @@ int lockwatch_main(int argc, char** argv) {
   try {
     if (args[0] == "run") return run_command(rest);
     if (args[0] == "config") return config_command(rest);
+    if (args[0] == "check") return check_command(rest);
+    if (args[0] == "terminate") return terminate_command(rest);
+    if (args[0] == "preflight") return preflight_command(rest);
+    if (args[0] == "ddl") return ddl_command(rest);
+    if (args[0] == "hash-password") return hash_password_command(rest);
     std::cerr << "pg_lockwatch: unknown command \"" << args[0] << "\" (see pg_lockwatch help)\n";
     return k_exit_usage;
   } catch (const std::exception& e) {
-    std::cerr << "pg_lockwatch: " << e.what() << "\n";
-    return k_exit_usage;
+    return usage_error(e.what());  // libpq's errors span lines; the contract is one
   }
 }
 

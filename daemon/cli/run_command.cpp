@@ -2,6 +2,7 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
+#include "cli/command_line.hpp"
 #include "cli/lockwatch_main.hpp"
 #include "cli/subcommands.hpp"
 #include "core/arguments.hpp"
@@ -20,11 +21,6 @@ const std::vector<OptionSpec> k_run_options = {
 };
 
 const std::vector<OptionSpec> k_config_options = {{"help", false, false, "this text"}};
-
-int usage_error(const std::string& message) {
-  std::cerr << "pg_lockwatch: " << message << "\n";
-  return k_exit_usage;
-}
 
 }  // namespace
 

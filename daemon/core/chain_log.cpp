@@ -1,23 +1,14 @@
 #include "core/chain_log.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include "core/chain_report.hpp"
+#include "core/text_format.hpp"
 
 namespace lockwatch {
 namespace {
 
 constexpr std::size_t k_log_query_chars = 60;
-
-std::string whole_seconds(double seconds) {
-  return std::to_string(static_cast<long long>(std::floor(seconds))) + "s";
-}
-
-std::string shorten(const std::string& text, std::size_t chars) {
-  if (text.size() <= chars) return text;
-  return text.substr(0, chars) + "...";
-}
 
 // The same chain, whatever the ages: which backends it holds, and in what order.
 std::string signature(const RootBlocker& root) {

@@ -181,8 +181,8 @@ void read_basic_auth_users(const Reader& r, const Section& s, HttpConfig& out) {
 }
 
 void read_http(const Reader& r, const Section& s, HttpConfig& out) {
-  r.check_keys(s, {"listen", "tls_certificate", "tls_key", "basic_auth_users",
-                   "healthz_requires_auth"});
+  r.check_keys(
+      s, {"listen", "tls_certificate", "tls_key", "basic_auth_users", "healthz_requires_auth"});
   r.read(s, "listen", out.listen);
   r.read(s, "tls_certificate", out.tls_certificate);
   r.read(s, "tls_key", out.tls_key);

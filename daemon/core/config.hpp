@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ struct WatchConfig {
 
 struct HttpConfig {
   std::string listen = "127.0.0.1:9188";
+  std::string tls_certificate;  // PEM certificate (chain); empty: plain HTTP
+  std::string tls_key;          // PEM private key; empty: it is in tls_certificate
+  std::map<std::string, std::string> basic_auth_users;  // name -> crypt(3) hash; empty: no auth
+  bool healthz_requires_auth = false;
+
+  bool tls() const { return !tls_certificate.empty(); }
+  bool auth() const { return !basic_auth_users.empty(); }
+  bool operator==(const HttpConfig&) const = default;
 };
 
 struct LogConfig {

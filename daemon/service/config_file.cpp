@@ -17,14 +17,6 @@ Expected<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-std::string expand_credentials_directory(std::string path) {
-  const std::string variable = "${CREDENTIALS_DIRECTORY}";
-  const auto at = path.find(variable);
-  if (at == std::string::npos) return path;
-  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-  return path.replace(at, variable.size(), dir ? dir : "");
-}
-
 std::string trim(std::string text) {
   const auto end = text.find_last_not_of(" \t\r\n");
   text.erase(end == std::string::npos ? 0 : end + 1);
@@ -32,6 +24,14 @@ std::string trim(std::string text) {
 }
 
 }  // namespace
+
+std::string expand_credentials_directory(std::string path) {
+  const std::string variable = "${CREDENTIALS_DIRECTORY}";
+  const auto at = path.find(variable);
+  if (at == std::string::npos) return path;
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  return path.replace(at, variable.size(), dir ? dir : "");
+}
 
 Expected<Config> load_config_file(const std::string& path) {
   const auto text = read_file(path);

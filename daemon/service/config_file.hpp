@@ -9,6 +9,9 @@ namespace lockwatch {
 // Reads and parses a config file; errors name the file (and line and key when parsing).
 Expected<Config> load_config_file(const std::string& path);
 
+// `path` with ${CREDENTIALS_DIRECTORY} replaced by systemd's credentials directory.
+std::string expand_credentials_directory(std::string path);
+
 // The DSN to connect with: `cli_dsn`, else [database] dsn, else the contents of dsn_file
 // (with ${CREDENTIALS_DIRECTORY} expanded), else $CREDENTIALS_DIRECTORY/dsn when systemd
 // passed one, else "" so that libpq reads its environment variables.

@@ -23,13 +23,15 @@ bool is_loopback(const std::string& listen) {
 void warn_about_exposure(const HttpConfig& http) {
   if (is_loopback(http.listen)) return;
   if (!http.auth()) {
-    spdlog::warn("http: listening on {} without authentication: anyone who can reach it "
-                 "sees the query text of blocking sessions; see [http.basic_auth_users]",
-                 http.listen);
+    spdlog::warn(
+        "http: listening on {} without authentication: anyone who can reach it "
+        "sees the query text of blocking sessions; see [http.basic_auth_users]",
+        http.listen);
   } else if (!http.tls()) {
-    spdlog::warn("http: listening on {} with basic auth but without TLS: passwords and query "
-                 "text cross the network in clear; see [http] tls_certificate",
-                 http.listen);
+    spdlog::warn(
+        "http: listening on {} with basic auth but without TLS: passwords and query "
+        "text cross the network in clear; see [http] tls_certificate",
+        http.listen);
   }
 }
 
@@ -45,6 +47,16 @@ std::string changed_http_keys(const HttpConfig& before, const HttpConfig& after)
   note(before.basic_auth_users != after.basic_auth_users, "basic_auth_users");
   note(before.healthz_requires_auth != after.healthz_requires_auth, "healthz_requires_auth");
   return keys;
+}
+
+// Why libpq would refuse this DSN, or "" (the message masks the password).
+std::string dsn_problem(const std::string& dsn) {
+  try {
+    build_conninfo(dsn, std::chrono::seconds(5));
+    return "";
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
 }
 
 double unix_now() {
@@ -80,6 +92,7 @@ WatchService::~WatchService() {
 void WatchService::start() {
   const auto dsn = resolve_dsn(m_config, m_options.cli_dsn);
   if (!dsn) throw std::runtime_error(dsn.error());
+  if (const std::string why = dsn_problem(*dsn); !why.empty()) throw std::runtime_error(why);
   m_dsn = *dsn;
   m_http = std::make_unique<HttpEndpoints>(
       m_config.http, m_board,
@@ -88,8 +101,7 @@ void WatchService::start() {
   declare_policies();
   spdlog::info("pg_lockwatch {} watching {} every {}; metrics on {}://{}/metrics",
                LOCKWATCH_VERSION, m_dsn.empty() ? "(libpq environment)" : mask_dsn(m_dsn),
-               format_duration(m_config.watch.interval), m_http->scheme(),
-               m_http->bound_address());
+               format_duration(m_config.watch.interval), m_http->scheme(), m_http->bound_address());
   warn_about_exposure(m_config.http);
   wait_for_signal();
   schedule_poll(Duration(0));
@@ -249,6 +261,8 @@ void WatchService::reload() {
     spdlog::error("config reload failed, keeping the previous config: {}", config.error());
   } else if (const auto dsn = resolve_dsn(*config, m_options.cli_dsn); !dsn) {
     spdlog::error("config reload failed, keeping the previous config: {}", dsn.error());
+  } else if (const std::string why = dsn_problem(*dsn); !why.empty()) {
+    spdlog::error("config reload failed, keeping the previous config: {}", why);
   } else {
     apply(std::move(*config), *dsn);
     spdlog::info("config reloaded from {}", m_options.config_path);

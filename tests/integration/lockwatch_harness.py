@@ -85,17 +85,17 @@ class Cluster:
 class Daemon:
     """`pg_lockwatch run` as a child process, with its log captured line by line."""
 
-    def __init__(self, config_path, extra_args=(), env=None):
+    def __init__(self, config_path, extra_args=(), env=None, listen="127.0.0.1:0"):
         self.lines = []
         self._lock = threading.Lock()
         self.proc = subprocess.Popen([BINARY, "run", "--config", config_path,
-                                      "--listen", "127.0.0.1:0", *extra_args],
+                                      "--listen", listen, *extra_args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **(env or {})})
         threading.Thread(target=self._read, daemon=True).start()
-        match = wait_for(lambda: self.find(r"metrics on http://([\d.]+:\d+)/metrics")
+        match = wait_for(lambda: self.find(r"metrics on (https?)://([\d.]+:\d+)/metrics")
                          or self._exited(), timeout=15, what="the daemon to listen")
-        self.base = f"http://{match.group(1)}"
+        self.base = f"{match.group(1)}://{match.group(2)}"
 
     def _exited(self):
         if self.proc.poll() is not None:
@@ -249,7 +249,135 @@ def alive(cluster, pid):
 
 
 def write_config(tmp_path, text):
+    """Writes pg_lockwatch.toml atomically (as config management does): a SIGHUP never
+    sees a half-written file."""
     path = os.path.join(str(tmp_path), "pg_lockwatch.toml")
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:
         f.write(text)
+    os.replace(path + ".tmp", path)
     return path
+
+
+def run_cli(*args, dsn=None, env=None, input=None, timeout=120):
+    """Runs `pg_lockwatch ARGS [--dsn DSN]` to completion; returns the CompletedProcess."""
+    return subprocess.run([BINARY, *args] + (["--dsn", dsn] if dsn else []),
+                          capture_output=True, text=True, input=input, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def start_cli(*args, dsn=None):
+    """Starts `pg_lockwatch ARGS [--dsn DSN]` with stdout and stderr piped (line-buffered
+    text); the caller reads and waits."""
+    return subprocess.Popen([BINARY, *args] + (["--dsn", dsn] if dsn else []),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            bufsize=1, stdin=subprocess.DEVNULL)
+
+
+def run_cli_on_terminal(args, answer, timeout=30):
+    """Runs `pg_lockwatch ARGS` with a pseudo-terminal as stdin/stdout, waits for its
+    "[y/N]" prompt and types `answer`. Returns (exit code, everything it printed)."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(BINARY, [BINARY, *args])
+        finally:
+            os._exit(127)
+    output = b""
+    deadline = time.monotonic() + timeout
+    answered = False
+    while time.monotonic() < deadline:
+        if not answered and b"[y/N]" in output:
+            os.write(fd, answer.encode() + b"\n")
+            answered = True
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PGBOUNCER = next((p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
+                  if os.path.exists(p)), None)
+
+
+class Pgbouncer:
+    """Debian's pgbouncer as a child process on a free port in front of `cluster`: a real
+    pooler, so pooler detection is shown to fire through it. Trust auth, like the cluster;
+    runs as postgres when we are root (pgbouncer refuses to run as root)."""
+
+    def __init__(self, cluster, pool_mode="session"):
+        import tempfile
+        self.cluster = cluster
+        self.port = free_port()
+        self.directory = tempfile.mkdtemp(prefix="lockwatch-pgbouncer-")
+        self._write_config(pool_mode)
+        as_postgres = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+        if as_postgres:
+            import shutil
+            shutil.chown(self.directory, "postgres", "postgres")
+        self.proc = subprocess.Popen([PGBOUNCER, os.path.join(self.directory, "pgbouncer.ini")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     **as_postgres)
+        wait_for(self._answers, timeout=15, what="pgbouncer to accept connections")
+
+    def _write_config(self, pool_mode):
+        d = self.directory
+        with open(os.path.join(d, "userlist.txt"), "w") as f:
+            f.write(f'"postgres" ""\n"{APP_USER}" ""\n')
+        with open(os.path.join(d, "pgbouncer.ini"), "w") as f:
+            f.write(f"""[databases]
+* = host=127.0.0.1 port={self.cluster.port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {d}/userlist.txt
+pool_mode = {pool_mode}
+logfile = {d}/pgbouncer.log
+pidfile = {d}/pgbouncer.pid
+""")
+        os.chmod(d, 0o755)
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"pgbouncer exited {self.proc.returncode}: {self.log()}")
+        conn = psycopg2.connect(self.dsn, connect_timeout=2)
+        conn.close()
+        return True
+
+    def log(self):
+        try:
+            with open(os.path.join(self.directory, "pgbouncer.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @property
+    def dsn(self):
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def stop(self):
+        import shutil
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,49 @@
+#include "cli/cli_session.hpp"
+
+#include <iostream>
+#include <stdexcept>
+
+#include "pg/activity_query.hpp"
+#include "service/config_file.hpp"
+
+namespace lockwatch {
+
+CliTarget load_cli_target(const ConnectionRequest& request) {
+  Expected<Config> config = request.config_path.empty() ? Expected<Config>(Config{})
+                                                        : load_config_file(request.config_path);
+  if (!config) throw std::runtime_error(config.error());
+  const auto dsn = resolve_dsn(*config, request.dsn);
+  if (!dsn) throw std::runtime_error(dsn.error());
+  return CliTarget{std::move(*config), *dsn, request.allow_pooler};
+}
+
+std::unique_ptr<Session> open_cli_session(const CliTarget& target, SessionSettings settings,
+                                          PoolerRule rule, const std::string& command) {
+  settings.dsn = target.dsn;
+  auto session = std::make_unique<Session>(settings);
+  if (rule == PoolerRule::skip) return session;
+  const PoolerCheck pooler = session->detect_pooler();
+  if (!pooler.via_pooler) return session;
+  if (rule == PoolerRule::refuse && !target.allow_pooler) {
+    throw std::runtime_error(command + ": refusing to run through a pooler or proxy (" +
+                             pooler.reason +
+                             "); connect to the server directly, or pass --allow-pooler");
+  }
+  // A pooler hides which server session holds a lock and may move ours between them.
+  std::cerr << "pg_lockwatch: warning: the connection goes through a pooler or proxy ("
+            << pooler.reason << "); connect to the server directly, or blockers may be hidden\n";
+  return session;
+}
+
+SessionSettings watch_settings(const CliTarget& target) {
+  const WatchConfig& watch = target.config.watch;
+  return SessionSettings{target.dsn, watch.statement_timeout, watch.lock_timeout,
+                         watch.connect_timeout, true};
+}
+
+Observation observe(Session& session, const WatchConfig& watch) {
+  ActivityQuery query(session.connection());
+  return Observation(query.run(ActivityOptions{watch.query_text_max, watch.redact_queries}));
+}
+
+}  // namespace lockwatch

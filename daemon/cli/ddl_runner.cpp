@@ -1,0 +1,121 @@
+#include "cli/ddl_runner.hpp"
+
+#include <future>
+
+#include "cli/command_line.hpp"
+#include "core/chain_log.hpp"
+#include "core/chain_tree.hpp"
+#include "core/text_format.hpp"
+
+namespace lockwatch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto k_report_interval = std::chrono::seconds(1);
+constexpr std::size_t k_blocker_query_chars = 40;
+constexpr const char* k_lock_not_available = "55P03";
+
+std::string milliseconds(Duration d) {
+  return "'" + std::to_string(d.count()) + "ms'";
+}
+
+std::string indented(const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    out += "  " + text.substr(start, end - start + 1);
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  return out;
+}
+
+std::string describe_roots(const Observation& obs, int pid) {
+  std::string out;
+  for (int root : roots_in_front_of(obs, pid)) {
+    out += (out.empty() ? "" : ", ") + std::to_string(root) + " (" +
+           describe_backend(obs, root, k_blocker_query_chars) + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
+                     const WatchConfig& watch, std::ostream& out)
+    : m_ddl(ddl),
+      m_report(report),
+      m_query(report.connection()),
+      m_options{watch.query_text_max, watch.redact_queries},
+      m_lock_timeout(request.lock_timeout),
+      m_statement_timeout(request.statement_timeout),
+      m_out(out) {
+  // The session pins search_path to pg_catalog for the watchdog's own queries; the DDL
+  // must resolve names as it would in psql.
+  pqxx::nontransaction tx(m_ddl.connection());
+  tx.exec("RESET search_path; RESET jit");
+  m_ddl_pid = tx.exec1("SELECT pg_catalog.pg_backend_pid()")[0].as<int>();
+}
+
+void DdlRunner::prepare() {
+  pqxx::nontransaction tx(m_ddl.connection());
+  // SQL with its own BEGIN leaves the session in a failed transaction after a timeout.
+  tx.exec("ROLLBACK");
+  tx.exec("SET lock_timeout = " + milliseconds(m_lock_timeout) +
+          "; SET statement_timeout = " + milliseconds(m_statement_timeout));
+}
+
+DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
+  try {
+    pqxx::nontransaction tx(m_ddl.connection());
+    tx.exec(sql);
+    return {};
+  } catch (const pqxx::sql_error& e) {
+    const bool timed_out = e.sqlstate() == k_lock_not_available;
+    return {timed_out ? AttemptResult::lock_timeout : AttemptResult::error, one_line(e.what())};
+  } catch (const std::exception& e) {
+    return {AttemptResult::error, one_line(e.what())};
+  }
+}
+
+void DdlRunner::report(DdlAttempt& attempt) {
+  try {
+    const Observation obs(m_query.run(m_options));
+    const Backend* ddl = obs.backend(ddl_pid());
+    if (!ddl || !ddl->waiting_on_lock()) return;
+    attempt.blocked_by = describe_roots(obs, ddl_pid());
+    m_out << "attempt " << attempt.number << ": waiting "
+          << whole_seconds(lock_wait_seconds(*ddl, obs.now())) << " for a lock behind:\n"
+          << indented(render_chain_tree(obs, TreeOptions{ddl_pid(), "this DDL", 60})) << std::flush;
+  } catch (const std::exception& e) {
+    m_out << "attempt " << attempt.number
+          << ": could not read the blocking chain: " << one_line(e.what()) << "\n";
+  }
+}
+
+DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
+  DdlAttempt attempt;
+  attempt.number = number;
+  const auto started = Clock::now();
+  try {
+    prepare();
+  } catch (const std::exception& e) {
+    attempt.result = AttemptResult::error;
+    attempt.error = one_line(e.what());
+    return attempt;
+  }
+  auto running = std::async(std::launch::async, [this, &sql] { return execute(sql); });
+  // Look once before a short lock_timeout expires, then every second.
+  auto next = started + std::min<Clock::duration>(k_report_interval, m_lock_timeout / 2);
+  while (running.wait_until(next) == std::future_status::timeout) {
+    report(attempt);
+    next = Clock::now() + k_report_interval;
+  }
+  const Execution done = running.get();
+  attempt.result = done.result;
+  attempt.error = done.error;
+  attempt.took = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  return attempt;
+}
+
+}  // namespace lockwatch

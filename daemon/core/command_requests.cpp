@@ -1,0 +1,292 @@
+#include "core/command_requests.hpp"
+
+#include <charconv>
+
+namespace lockwatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The options several commands share (functions: a static std::string may throw).
+OptionSpec config_option() {
+  return {"config", true, false, "TOML config file ([database], [watch], [safety])"};
+}
+OptionSpec dsn_option() {
+  return {"dsn", true, false, "libpq conninfo or URI; overrides [database]"};
+}
+OptionSpec json_option() {
+  return {"json", false, false, "print JSON instead of text"};
+}
+OptionSpec allow_pooler_option() {
+  return {"allow-pooler", false, false, "run even when a pooler or proxy is in the way"};
+}
+OptionSpec help_option() {
+  return {"help", false, false, "this text"};
+}
+
+const char* const k_connection_help = R"(
+Connects like the daemon: --dsn, else [database] of --config, else libpq's environment
+(PGHOST, PGPORT, PGUSER, PGDATABASE, ...). Use the server's own address, not a pooler's:
+a pooler hides who holds a lock (the command warns when it detects one).
+Exit codes: 0 fine, 1 the condition looked for is present, 2 usage, config or connection
+error (one line on stderr).
+)";
+
+Expected<int> parse_int(const std::string& text, const std::string& option, int min, int max) {
+  int value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return Error{"--" + option + ": expected a whole number from " + std::to_string(min) + " to " +
+                 std::to_string(max) + ", got \"" + text + "\""};
+  }
+  return value;
+}
+
+Expected<Duration> duration_option(const Arguments& args, const std::string& option,
+                                   Duration fallback) {
+  if (!args.has(option)) return fallback;
+  const auto parsed = parse_duration(args.get(option));
+  if (!parsed) return Error{"--" + option + ": " + parsed.error()};
+  return *parsed;
+}
+
+std::optional<Error> no_positionals(const Arguments& args) {
+  if (args.positional.empty()) return std::nullopt;
+  return Error{"unexpected argument \"" + args.positional.front() + "\""};
+}
+
+ConnectionRequest connection_of(const Arguments& args) {
+  return ConnectionRequest{args.get("config"), args.get("dsn"), args.has("allow-pooler")};
+}
+
+// --older-than, --only-blocking, --user and --application narrow --idle-in-transaction.
+std::optional<Error> check_terminate_mode(const Arguments& args) {
+  if (args.has("pid") == args.has("idle-in-transaction")) {
+    return Error{"give either --pid PID or --idle-in-transaction"};
+  }
+  for (const char* filter : {"older-than", "only-blocking", "user", "application"}) {
+    if (args.has("pid") && args.has(filter)) {
+      return Error{"--" + std::string(filter) +
+                   " selects idle-in-transaction sessions; it "
+                   "cannot be combined with --pid"};
+    }
+  }
+  return std::nullopt;
+}
+
+// Stores a parsed option, or hands back why it could not be parsed.
+template <typename T>
+std::optional<Error> assign(Expected<T> parsed, T& out) {
+  if (!parsed) return Error{parsed.error()};
+  out = std::move(*parsed);
+  return std::nullopt;
+}
+
+Expected<int> int_option(const Arguments& args, const std::string& option, int fallback, int min,
+                         int max) {
+  return args.has(option) ? parse_int(args.get(option), option, min, max) : fallback;
+}
+
+Expected<LockMode> lock_mode_option(const Arguments& args, LockMode fallback) {
+  if (!args.has("lock-mode")) return fallback;
+  const auto mode = parse_lock_mode(args.get("lock-mode"));
+  if (!mode) return Error{"--lock-mode: " + mode.error()};
+  return *mode;
+}
+
+Expected<RetryDelay> retry_delay_option(const Arguments& args, RetryDelay fallback) {
+  return args.has("retry-delay") ? parse_retry_delay(args.get("retry-delay")) : fallback;
+}
+
+std::optional<Error> check_tables(const Arguments& args) {
+  const std::vector<std::string> tables = args.all("table");
+  if (tables.empty()) return Error{"give at least one --table NAME"};
+  for (const std::string& table : tables) {
+    if (table.empty()) return Error{"--table: empty table name"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> check_ddl_source(const Arguments& args) {
+  if (args.has("file") == args.has("sql")) return Error{"give either --file F or --sql \"...\""};
+  if (args.has("file") && args.get("file").empty()) return Error{"--file: empty file name"};
+  if (args.has("sql") && args.get("sql").find_first_not_of(" \t\r\n;") == std::string::npos) {
+    return Error{"--sql: no SQL given"};
+  }
+  return std::nullopt;
+}
+
+// Without a lock timeout a waiting DDL would hold up everyone queued behind it.
+std::optional<Error> read_ddl_timing(const Arguments& args, DdlRequest& r) {
+  if (auto error = assign(duration_option(args, "lock-timeout", r.lock_timeout), r.lock_timeout)) {
+    return error;
+  }
+  if (r.lock_timeout.count() == 0) {
+    return Error{"--lock-timeout must be more than 0: every attempt runs under a lock timeout"};
+  }
+  return assign(duration_option(args, "statement-timeout", r.statement_timeout),
+                r.statement_timeout);
+}
+
+}  // namespace
+
+const CommandSpec& check_spec() {
+  static const CommandSpec k_spec{
+      "pg_lockwatch check [--json] [--dsn DSN] [--config FILE]",
+      R"(Audits the connections (client backends by state, database, user and application;
+the oldest transactions and idle-in-transaction sessions) and draws every blocking chain
+as a tree, root first: a waiter sits under the session it queues behind, and one that
+waits on several appears under each, marked "also blocked by".
+With --json: {"audit": {...}, "chains": <the daemon's /chains document>}.
+Exit 1 when any backend waits on a lock another session holds or queues for.
+)",
+      {json_option(), dsn_option(), config_option(), help_option()}};
+  return k_spec;
+}
+
+const CommandSpec& terminate_spec() {
+  static const CommandSpec k_spec{
+      "pg_lockwatch terminate (--pid PID | --idle-in-transaction [--older-than 5m]\n"
+      "                               [--only-blocking] [--user U] [--application A])\n"
+      "                              [--dry-run] [--yes] [--json] [--dsn DSN] [--config FILE]",
+      R"(Ends sessions with pg_terminate_backend, exactly as the daemon's policies do: the
+[safety] protections of the config apply (protected users and applications, superusers
+unless allowed, non-client backends), and each signal re-checks, in the same statement,
+that the pid is still the session that was selected (same start, state and state change).
+Lists every session with its outcome: terminated, dry_run, protected (with the reason),
+vanished (it ended or moved on first), denied or failed.
+Asks for confirmation on a terminal unless --yes; without a terminal it needs --yes.
+Refuses to run through a pooler or proxy unless --allow-pooler.
+Exit 0 when every selected session that is not protected was terminated (or would be,
+with --dry-run), or nothing matched; 1 when one was denied or failed, and for --pid also
+when it is protected, vanished or does not exist; 1 too when confirmation is declined.
+)",
+      {{"pid", true, false, "the backend pid to terminate"},
+       {"idle-in-transaction", false, false,
+        "select sessions idle in transaction (aborted or not)"},
+       {"older-than", true, false, "only those idle in transaction this long (e.g. 5m)"},
+       {"only-blocking", false, false, "only those that hold up another session"},
+       {"user", true, false, "only this user (glob: * and ?)"},
+       {"application", true, false, "only this application_name (glob: * and ?)"},
+       {"dry-run", false, false, "show what would be terminated; signal nothing"},
+       {"yes", false, false, "do not ask for confirmation"},
+       json_option(),
+       allow_pooler_option(),
+       dsn_option(),
+       config_option(),
+       help_option()}};
+  return k_spec;
+}
+
+const CommandSpec& preflight_spec() {
+  static const CommandSpec k_spec{
+      "pg_lockwatch preflight --table NAME [--table NAME ...] [--lock-mode MODE]\n"
+      "                              [--max-xact-age 30s] [--json] [--dsn DSN] [--config FILE]",
+      R"(Answers "could a migration take MODE on these tables right now without queueing?".
+Lists every session holding a lock on them that conflicts with MODE, the requests already
+queued on them that conflict with MODE (a new request queues behind those), and every
+transaction in this database older than --max-xact-age (0s: do not list them).
+MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER TABLE's), "SHARE
+UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
+Exit 0 clear, 1 not clear.
+)",
+      {{"table", true, true, "a table, schema-qualified or on the search_path (repeatable)"},
+       {"lock-mode", true, false, "the lock the migration needs (default ACCESS EXCLUSIVE)"},
+       {"max-xact-age", true, false, "list transactions older than this (default 30s)"},
+       json_option(),
+       dsn_option(),
+       config_option(),
+       help_option()}};
+  return k_spec;
+}
+
+const CommandSpec& ddl_spec() {
+  static const CommandSpec k_spec{
+      "pg_lockwatch ddl (--file F | --sql \"...\") [--lock-timeout 2s] [--retries 10]\n"
+      "                        [--retry-delay 5s..60s] [--statement-timeout 0s]\n"
+      "                        [--allow-pooler] [--dsn DSN] [--config FILE]",
+      R"(Runs DDL on a direct connection so that it never queues for long: every attempt
+runs under lock_timeout (SET again before each), and an attempt that hits it is rolled
+back and retried after a pause that backs off, jittered, between the --retry-delay bounds.
+While an attempt waits, the chain of sessions in front of it is printed every second
+(read from a second session). Only lock timeouts are retried; any other error (a syntax
+error, say) stops at once. The SQL runs as one implicit transaction unless it has its own
+BEGIN/COMMIT. A summary of the attempts ends the output.
+CREATE INDEX CONCURRENTLY that times out leaves an INVALID index behind, which a retry
+does not remove (and IF NOT EXISTS would then accept): drop it before trying again.
+Refuses to run through a pooler or proxy unless --allow-pooler.
+Exit 0 done, 1 gave up (every attempt timed out), 2 any other error.
+)",
+      {{"file", true, false, "read the SQL from this file (- for stdin)"},
+       {"sql", true, false, "the SQL to run"},
+       {"lock-timeout", true, false, "lock_timeout of each attempt (default 2s; not 0)"},
+       {"retries", true, false, "retries after the first attempt (default 10)"},
+       {"retry-delay", true, false, "pause between attempts, MIN..MAX or fixed (default 5s..60s)"},
+       {"statement-timeout", true, false, "statement_timeout of each attempt (default 0s: none)"},
+       allow_pooler_option(),
+       dsn_option(),
+       config_option(),
+       help_option()}};
+  return k_spec;
+}
+
+std::string command_help(const CommandSpec& spec) {
+  return "usage: " + spec.usage + "\n\n" + spec.description + "\noptions:\n" +
+         describe_options(spec.options) + k_connection_help;
+}
+
+Expected<CheckRequest> check_request(const Arguments& args) {
+  if (auto error = no_positionals(args)) return *error;
+  return CheckRequest{connection_of(args), args.has("json")};
+}
+
+Expected<TerminateRequest> terminate_request(const Arguments& args) {
+  if (auto error = no_positionals(args)) return *error;
+  if (auto error = check_terminate_mode(args)) return *error;
+  TerminateRequest r;
+  r.connection = connection_of(args);
+  if (args.has("pid")) {
+    int pid = 0;
+    if (auto error = assign(int_option(args, "pid", 0, 1, 2'147'483'647), pid)) return *error;
+    r.pid = pid;
+  }
+  if (auto error = assign(duration_option(args, "older-than", 0s), r.older_than)) return *error;
+  r.idle_in_transaction = args.has("idle-in-transaction");
+  r.only_blocking = args.has("only-blocking");
+  r.user = args.get("user");
+  r.application = args.get("application");
+  r.dry_run = args.has("dry-run");
+  r.yes = args.has("yes");
+  r.json = args.has("json");
+  return r;
+}
+
+Expected<PreflightRequest> preflight_request(const Arguments& args) {
+  if (auto error = no_positionals(args)) return *error;
+  if (auto error = check_tables(args)) return *error;
+  PreflightRequest r;
+  r.connection = connection_of(args);
+  r.tables = args.all("table");
+  if (auto error = assign(lock_mode_option(args, r.lock_mode), r.lock_mode)) return *error;
+  const auto max_age = duration_option(args, "max-xact-age", r.max_xact_age);
+  if (auto error = assign(max_age, r.max_xact_age)) return *error;
+  r.json = args.has("json");
+  return r;
+}
+
+Expected<DdlRequest> ddl_request(const Arguments& args) {
+  if (auto error = no_positionals(args)) return *error;
+  if (auto error = check_ddl_source(args)) return *error;
+  DdlRequest r;
+  r.connection = connection_of(args);
+  r.file = args.get("file");
+  r.sql = args.get("sql");
+  if (auto error = read_ddl_timing(args, r)) return *error;
+  if (auto error = assign(int_option(args, "retries", r.retries, 0, 1000), r.retries)) {
+    return *error;
+  }
+  if (auto error = assign(retry_delay_option(args, r.retry_delay), r.retry_delay)) return *error;
+  return r;
+}
+
+}  // namespace lockwatch
