@@ -1,6 +1,7 @@
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "cli/command_line.hpp"
 #include "cli/lockwatch_main.hpp"

@@ -18,9 +18,12 @@ std::string state_label(const std::string& state) {
 }
 
 const std::vector<std::string>& all_state_labels() {
-  static const std::vector<std::string> k_labels = {
-      "active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
-      "fastpath_function_call", "disabled"};
+  static const std::vector<std::string> k_labels = {"active",
+                                                    "idle",
+                                                    "idle_in_transaction",
+                                                    "idle_in_transaction_aborted",
+                                                    "fastpath_function_call",
+                                                    "disabled"};
   return k_labels;
 }
 

@@ -29,8 +29,8 @@ Expected<Arguments> parse_arguments(std::span<const std::string> args,
       continue;
     }
     const auto equals = arg.find('=');
-    const std::string name = arg.substr(2, equals == std::string::npos ? std::string::npos
-                                                                       : equals - 2);
+    const std::string name =
+        arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
     const auto spec = std::find_if(specs.begin(), specs.end(),
                                    [&](const OptionSpec& s) { return s.name == name; });
     if (spec == specs.end()) return Error{"unknown option --" + name};

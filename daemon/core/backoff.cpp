@@ -15,8 +15,8 @@ Duration Backoff::delay(int failures, double unit_random) const {
   const Duration top = ceiling(failures);
   const double fraction = std::clamp(unit_random, 0.0, 1.0);
   const auto half = top.count() / 2;
-  const auto picked = half + static_cast<Duration::rep>(static_cast<double>(top.count() - half) *
-                                                        fraction);
+  const auto picked =
+      half + static_cast<Duration::rep>(static_cast<double>(top.count() - half) * fraction);
   return Duration{std::max<Duration::rep>(picked, failures > 0 ? 1 : 0)};
 }
 

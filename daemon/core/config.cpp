@@ -1,8 +1,9 @@
 #include "core/config.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <initializer_list>
-#include <toml++/toml.h>
 
 #include "core/password_hash.hpp"
 
@@ -128,13 +129,20 @@ class Reader {
  private:
   static std::string type_of(const toml::node& node) {
     switch (node.type()) {
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::table: return "a table";
-      default: return "a date/time";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date/time";
     }
   }
 
@@ -146,7 +154,8 @@ void read_database(const Reader& r, const Section& s, DatabaseConfig& out) {
   r.read(s, "dsn", out.dsn);
   r.read(s, "dsn_file", out.dsn_file);
   if (!out.dsn.empty() && !out.dsn_file.empty()) {
-    r.fail(s.table.get("dsn_file")->source(), s, "dsn_file", "set either dsn or dsn_file, not both");
+    r.fail(s.table.get("dsn_file")->source(), s, "dsn_file",
+           "set either dsn or dsn_file, not both");
   }
 }
 
@@ -202,8 +211,8 @@ void read_log(const Reader& r, const Section& s, LogConfig& out) {
 }
 
 void read_safety(const Reader& r, const Section& s, SafetyConfig& out) {
-  r.check_keys(s, {"dry_run", "max_actions_per_minute", "protected_users",
-                   "protected_applications", "allow_superusers"});
+  r.check_keys(s, {"dry_run", "max_actions_per_minute", "protected_users", "protected_applications",
+                   "allow_superusers"});
   r.read(s, "dry_run", out.dry_run);
   r.read(s, "max_actions_per_minute", out.max_actions_per_minute, 0, 10'000);
   r.read(s, "protected_users", out.protected_users);
@@ -217,9 +226,12 @@ void read_filter(const Reader& r, const Section& s, std::string_view plural, Glo
 }
 
 void check_states(const Reader& r, const Section& s, const std::vector<std::string>& states) {
-  static const std::initializer_list<std::string_view> k_states = {
-      "active", "idle", "idle in transaction", "idle in transaction (aborted)",
-      "fastpath function call", "disabled"};
+  static const std::initializer_list<std::string_view> k_states = {"active",
+                                                                   "idle",
+                                                                   "idle in transaction",
+                                                                   "idle in transaction (aborted)",
+                                                                   "fastpath function call",
+                                                                   "disabled"};
   for (const std::string& state : states) {
     if (std::find(k_states.begin(), k_states.end(), state) == k_states.end()) {
       r.fail(s.table.get("states")->source(), s, "states",
@@ -229,11 +241,10 @@ void check_states(const Reader& r, const Section& s, const std::vector<std::stri
 }
 
 Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety) {
-  r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age",
-                   "only_if_blocking", "min_blocked", "min_blocked_wait", "roots_only",
-                   "applications", "exclude_applications", "users", "exclude_users",
-                   "databases", "exclude_databases", "client_addrs", "exclude_client_addrs",
-                   "dry_run"});
+  r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age", "only_if_blocking",
+                   "min_blocked", "min_blocked_wait", "roots_only", "applications",
+                   "exclude_applications", "users", "exclude_users", "databases",
+                   "exclude_databases", "client_addrs", "exclude_client_addrs", "dry_run"});
   Policy p;
   p.dry_run = safety.dry_run;
   r.read(s, "name", p.name);
@@ -298,9 +309,12 @@ Config read_config(const Reader& r, const toml::table& root) {
 
 std::string_view to_string(PolicyAction action) {
   switch (action) {
-    case PolicyAction::terminate: return "terminate";
-    case PolicyAction::cancel: return "cancel";
-    case PolicyAction::log: return "log";
+    case PolicyAction::terminate:
+      return "terminate";
+    case PolicyAction::cancel:
+      return "cancel";
+    case PolicyAction::log:
+      return "log";
   }
   return "log";
 }

@@ -17,8 +17,12 @@ std::int64_t unit_ms(std::string_view unit) {
   return 0;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return c >= 'a' && c <= 'z';
+}
 
 Error bad(std::string_view text, std::string_view why) {
   return Error{"invalid duration \"" + std::string(text) + "\": " + std::string(why) +

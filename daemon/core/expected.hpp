@@ -16,7 +16,7 @@ struct Error {
 template <typename T>
 class Expected {
  public:
-  Expected(T value) : m_data(std::move(value)) {}    // NOLINT(google-explicit-constructor)
+  Expected(T value) : m_data(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Expected(Error error) : m_data(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool has_value() const { return m_data.index() == 0; }

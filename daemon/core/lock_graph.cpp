@@ -278,16 +278,14 @@ LockAnalysis analyse_locks(const ActivitySnapshot& snapshot) {
         std::max(analysis.longest_wait_seconds, lock_wait_seconds(backend, snapshot.taken_at));
   }
   const WaitGraph graph = build_graph(snapshot);
-  analysis.blocked = static_cast<int>(
-      std::count_if(graph.blocker_count.begin(), graph.blocker_count.end(),
-                    [](int n) { return n > 0; }));
+  analysis.blocked = static_cast<int>(std::count_if(
+      graph.blocker_count.begin(), graph.blocker_count.end(), [](int n) { return n > 0; }));
   const Condensed condensed = condense(graph);
   for (std::size_t comp = 0; comp < condensed.incoming.size(); ++comp) {
-    const bool holds_up_someone = !condensed.successors[comp].empty() ||
-                                  condensed.components.members[comp].size() > 1;
+    const bool holds_up_someone =
+        !condensed.successors[comp].empty() || condensed.components.members[comp].size() > 1;
     if (condensed.incoming[comp] != 0 || !holds_up_someone) continue;
-    analysis.roots.push_back(
-        make_root(graph, condensed, static_cast<int>(comp), waits));
+    analysis.roots.push_back(make_root(graph, condensed, static_cast<int>(comp), waits));
     analysis.max_chain_length =
         std::max(analysis.max_chain_length, analysis.roots.back().max_chain_length);
   }

@@ -12,7 +12,9 @@ namespace {
 
 constexpr Micros k_minute = 60'000'000;
 
-double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 bool filter_matches(const GlobFilter& filter, const std::string& value) {
   return glob_match_any(filter.include, value) && !glob_match_any(filter.exclude, value);
@@ -25,7 +27,9 @@ struct HeldUp {
 };
 
 // A parallel worker waits on behalf of its leader (as in the lock graph).
-int group_pid(const Backend& b) { return b.leader_pid != 0 ? b.leader_pid : b.pid; }
+int group_pid(const Backend& b) {
+  return b.leader_pid != 0 ? b.leader_pid : b.pid;
+}
 
 class BlockingIndex {
  public:
@@ -77,8 +81,8 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   Decision d;
   d.policy = policy.name;
   d.action = policy.action;
-  d.target = SessionIdentity{b.pid, b.backend_start.value_or(0), b.state,
-                             b.state_change.value_or(0)};
+  d.target =
+      SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
   d.usename = b.usename;
   d.application_name = b.application_name;
   d.datname = b.datname;
@@ -110,16 +114,26 @@ void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::pending: return "pending";
-    case Outcome::terminated: return "terminated";
-    case Outcome::cancelled: return "cancelled";
-    case Outcome::logged: return "logged";
-    case Outcome::dry_run: return "dry_run";
-    case Outcome::vanished: return "vanished";
-    case Outcome::protected_: return "protected";
-    case Outcome::rate_limited: return "rate_limited";
-    case Outcome::denied: return "denied";
-    case Outcome::failed: return "failed";
+    case Outcome::pending:
+      return "pending";
+    case Outcome::terminated:
+      return "terminated";
+    case Outcome::cancelled:
+      return "cancelled";
+    case Outcome::logged:
+      return "logged";
+    case Outcome::dry_run:
+      return "dry_run";
+    case Outcome::vanished:
+      return "vanished";
+    case Outcome::protected_:
+      return "protected";
+    case Outcome::rate_limited:
+      return "rate_limited";
+    case Outcome::denied:
+      return "denied";
+    case Outcome::failed:
+      return "failed";
   }
   return "failed";
 }
@@ -155,9 +169,8 @@ bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held
   }
   // A root waits on nobody: ending a backend that itself waits would not free the chain.
   if (p.roots_only && is_blocked) return false;
-  return filter_matches(p.applications, b.application_name) &&
-         filter_matches(p.users, b.usename) && filter_matches(p.databases, b.datname) &&
-         filter_matches(p.client_addrs, b.client_addr);
+  return filter_matches(p.applications, b.application_name) && filter_matches(p.users, b.usename) &&
+         filter_matches(p.databases, b.datname) && filter_matches(p.client_addrs, b.client_addr);
 }
 
 std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyConfig& safety,

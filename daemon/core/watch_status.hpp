@@ -13,7 +13,7 @@ namespace lockwatch {
 // What the poll loop last learned, for the publishers (HTTP, metrics, sd_notify).
 struct WatchStatus {
   std::shared_ptr<const Observation> observation;  // the last successful poll; null before
-  bool up = false;                                  // the last poll succeeded
+  bool up = false;                                 // the last poll succeeded
   bool via_pooler = false;
   std::string server_version;
   std::chrono::steady_clock::time_point last_success{};

@@ -8,8 +8,8 @@ prometheus::Histogram& duration_histogram(prometheus::Registry& registry) {
       .Name("pg_lockwatch_poll_duration_seconds")
       .Help("Wall time of one poll of pg_stat_activity, including analysis.")
       .Register(registry)
-      .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                       0.1, 0.25, 0.5, 1, 2.5, 5});
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                       0.25, 0.5, 1, 2.5, 5});
 }
 
 prometheus::Counter& counter(prometheus::Registry& registry, const char* name, const char* help) {
@@ -38,9 +38,8 @@ void PollMetrics::poll_finished(double seconds, bool ok) {
 void PollMetrics::declare_policy(std::string_view policy, std::string_view action) {
   for (const char* outcome : {"terminated", "cancelled", "logged", "dry_run", "vanished",
                               "protected", "rate_limited", "denied", "failed"}) {
-    m_actions.Add({{"policy", std::string(policy)},
-                   {"action", std::string(action)},
-                   {"outcome", outcome}});
+    m_actions.Add(
+        {{"policy", std::string(policy)}, {"action", std::string(action)}, {"outcome", outcome}});
   }
 }
 

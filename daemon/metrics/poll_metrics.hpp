@@ -1,10 +1,11 @@
 #pragma once
 
-#include <memory>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <memory>
 #include <string_view>
 
 namespace lockwatch {

@@ -45,7 +45,8 @@ MetricFamily backends_by_state(const ActivitySnapshot& activity) {
     if (b.is_client() && it != counts.end()) ++it->second;
   }
   MetricFamily family = gauge("pg_lockwatch_backends", "Client backends by state.");
-  for (const auto& [state, count] : counts) family.metric.push_back(sample(count, {{"state", state}}));
+  for (const auto& [state, count] : counts)
+    family.metric.push_back(sample(count, {{"state", state}}));
   return family;
 }
 
@@ -73,8 +74,10 @@ MetricFamily root_blockers(const Observation& obs, int top) {
     const Backend& who = b ? *b : none;
     family.metric.push_back(sample(
         roots[i].blocked_total,
-        {{"rank", std::to_string(i + 1)}, {"pid", std::to_string(roots[i].pid)},
-         {"datname", label_value(who.datname)}, {"usename", label_value(who.usename)},
+        {{"rank", std::to_string(i + 1)},
+         {"pid", std::to_string(roots[i].pid)},
+         {"datname", label_value(who.datname)},
+         {"usename", label_value(who.usename)},
          {"application_name", label_value(who.application_name)},
          {"state", b ? label_value(b->state) : (roots[i].pid == 0 ? "prepared" : "unknown")}}));
   }
@@ -86,8 +89,8 @@ void add_observation(std::vector<MetricFamily>& out, const Observation& obs, int
   out.push_back(backends_by_state(obs.activity()));
   out.push_back(single("pg_lockwatch_lock_waiting_backends",
                        "Backends waiting on a heavyweight lock.", locks.waiting));
-  out.push_back(single("pg_lockwatch_blocked_backends",
-                       "Backends held up by another backend.", locks.blocked));
+  out.push_back(single("pg_lockwatch_blocked_backends", "Backends held up by another backend.",
+                       locks.blocked));
   out.push_back(single("pg_lockwatch_root_blockers",
                        "Backends that block others while waiting on nobody.",
                        static_cast<double>(locks.roots.size())));

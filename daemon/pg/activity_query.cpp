@@ -29,9 +29,23 @@ constexpr const char* k_statement = "pg_lockwatch_activity";
 constexpr auto k_name_refresh_interval = std::chrono::seconds(10);
 
 enum Column {
-  pid, leader_pid, datid, usesysid, application_name, client_addr, backend_type, state,
-  wait_event_type, wait_event, backend_start, xact_start, query_start, state_change, query,
-  blockers, now
+  pid,
+  leader_pid,
+  datid,
+  usesysid,
+  application_name,
+  client_addr,
+  backend_type,
+  state,
+  wait_event_type,
+  wait_event,
+  backend_start,
+  xact_start,
+  query_start,
+  state_change,
+  query,
+  blockers,
+  now
 };
 
 std::optional<Micros> micros(const pqxx::field& field) {

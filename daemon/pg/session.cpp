@@ -1,8 +1,9 @@
 #include "pg/session.hpp"
 
 #include <libpq-fe.h>
-#include <stdexcept>
 #include <sys/socket.h>
+
+#include <stdexcept>
 
 #include "core/dsn_redaction.hpp"
 
@@ -18,7 +19,9 @@ std::string quote_conninfo_value(const char* value) {
   return out + "'";
 }
 
-std::string milliseconds(Duration d) { return std::to_string(d.count()) + "ms"; }
+std::string milliseconds(Duration d) {
+  return std::to_string(d.count()) + "ms";
+}
 
 // Parses with libpq itself so URIs and key=value strings are read exactly as libpq would.
 PQconninfoOption* parse_dsn(const std::string& dsn) {
@@ -85,8 +88,8 @@ PoolerCheck Session::detect_pooler() {
                       server_port};
   }
   if (!over_socket && !server_port.empty() && server_port != dsn_port) {
-    return {true, "the DSN names port " + dsn_port + " but the server listens on port " +
-                      server_port};
+    return {true,
+            "the DSN names port " + dsn_port + " but the server listens on port " + server_port};
   }
   return {};
 }

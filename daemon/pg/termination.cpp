@@ -15,8 +15,8 @@ SELECT pg_catalog.%s(s.pid)
 )SQL";
 
 std::string signal_sql(PolicyAction action) {
-  const char* function = action == PolicyAction::cancel ? "pg_cancel_backend"
-                                                         : "pg_terminate_backend";
+  const char* function =
+      action == PolicyAction::cancel ? "pg_cancel_backend" : "pg_terminate_backend";
   std::string sql = k_signal_sql;
   return sql.replace(sql.find("%s"), 2, function);
 }
@@ -27,9 +27,8 @@ Outcome signal_backend(pqxx::connection& connection, PolicyAction action,
                        const SessionIdentity& target, std::string& error) {
   try {
     pqxx::nontransaction tx(connection);
-    const pqxx::result rows = tx.exec_params(signal_sql(action), target.pid,
-                                             target.backend_start, target.state,
-                                             target.state_change);
+    const pqxx::result rows = tx.exec_params(signal_sql(action), target.pid, target.backend_start,
+                                             target.state, target.state_change);
     if (rows.empty()) return Outcome::vanished;
     if (!rows[0][0].as<bool>()) {
       error = "the server could not signal the process";

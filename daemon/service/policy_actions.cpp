@@ -15,7 +15,8 @@ std::string whole_seconds(double seconds) {
 
 bool is_root(const Observation& observation, int pid) {
   const auto& roots = observation.locks().roots;
-  return std::any_of(roots.begin(), roots.end(), [pid](const RootBlocker& r) { return r.pid == pid; });
+  return std::any_of(roots.begin(), roots.end(),
+                     [pid](const RootBlocker& r) { return r.pid == pid; });
 }
 
 }  // namespace
@@ -39,16 +40,16 @@ ActionReport PolicyActions::run(const Observation& observation, const Config& co
 }
 
 std::string audit_line(const Decision& d) {
-  std::string line = "policy action: outcome=" + std::string(to_string(d.outcome)) +
-                     " policy=" + json_quote(d.policy) + " action=" +
-                     std::string(to_string(d.action)) + " pid=" + std::to_string(d.target.pid) +
-                     " user=" + json_quote(d.usename) + " application=" +
-                     json_quote(d.application_name) + " database=" + json_quote(d.datname) +
-                     " client=" + json_quote(d.client_addr) + " state=" + json_quote(d.target.state) +
-                     " state_age=" + whole_seconds(d.state_age_seconds) +
-                     " xact_age=" + whole_seconds(d.xact_age_seconds) +
-                     " blocked=" + std::to_string(d.blocked_total) +
-                     " blocked_wait=" + whole_seconds(d.blocked_wait_seconds);
+  std::string line =
+      "policy action: outcome=" + std::string(to_string(d.outcome)) +
+      " policy=" + json_quote(d.policy) + " action=" + std::string(to_string(d.action)) +
+      " pid=" + std::to_string(d.target.pid) + " user=" + json_quote(d.usename) +
+      " application=" + json_quote(d.application_name) + " database=" + json_quote(d.datname) +
+      " client=" + json_quote(d.client_addr) + " state=" + json_quote(d.target.state) +
+      " state_age=" + whole_seconds(d.state_age_seconds) +
+      " xact_age=" + whole_seconds(d.xact_age_seconds) +
+      " blocked=" + std::to_string(d.blocked_total) +
+      " blocked_wait=" + whole_seconds(d.blocked_wait_seconds);
   if (!d.reason.empty()) line += " reason=" + json_quote(d.reason);
   return line + " query=" + json_quote(d.query);
 }

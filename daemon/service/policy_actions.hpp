@@ -11,8 +11,8 @@ namespace lockwatch {
 
 // What one poll's policies did.
 struct ActionReport {
-  std::vector<Decision> news;          // decisions to audit (new session, policy or outcome)
-  std::vector<RootVerdict> verdicts;   // the current decision about each root, for /chains
+  std::vector<Decision> news;         // decisions to audit (new session, policy or outcome)
+  std::vector<RootVerdict> verdicts;  // the current decision about each root, for /chains
 };
 
 // Runs the policy engine on a poll and sends the signals it decides on, on the

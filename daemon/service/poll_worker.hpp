@@ -19,8 +19,8 @@ struct PollResult {
   bool reconnected = false;                        // this poll opened a new session
   std::string server_version;
   PoolerCheck pooler;
-  int backend_pid = 0;                             // the watchdog's own backend
-  ActionReport actions;                            // what the policies did this poll
+  int backend_pid = 0;   // the watchdog's own backend
+  ActionReport actions;  // what the policies did this poll
 };
 
 // The blocking side of polling: owns the session and runs on the worker thread only,

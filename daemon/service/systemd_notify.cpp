@@ -14,18 +14,26 @@ long long monotonic_usec() {
 
 }  // namespace
 
-void SystemdNotify::ready() { sd_notify(0, "READY=1"); }
+void SystemdNotify::ready() {
+  sd_notify(0, "READY=1");
+}
 
 void SystemdNotify::reloading() {
   // MONOTONIC_USEC lets systemd >= 253 pair the reload with our READY=1.
   sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec())).c_str());
 }
 
-void SystemdNotify::stopping() { sd_notify(0, "STOPPING=1"); }
+void SystemdNotify::stopping() {
+  sd_notify(0, "STOPPING=1");
+}
 
-void SystemdNotify::status(const std::string& line) { sd_notify(0, ("STATUS=" + line).c_str()); }
+void SystemdNotify::status(const std::string& line) {
+  sd_notify(0, ("STATUS=" + line).c_str());
+}
 
-void SystemdNotify::watchdog() { sd_notify(0, "WATCHDOG=1"); }
+void SystemdNotify::watchdog() {
+  sd_notify(0, "WATCHDOG=1");
+}
 
 std::chrono::microseconds SystemdNotify::watchdog_interval() const {
   uint64_t usec = 0;

@@ -1,8 +1,9 @@
 #include "service/watch_service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <csignal>
-#include <spdlog/spdlog.h>
 
 #include "core/dsn_redaction.hpp"
 #include "service/config_file.hpp"
@@ -60,8 +61,7 @@ std::string dsn_problem(const std::string& dsn) {
 }
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -183,9 +183,10 @@ void WatchService::publish_success(PollResult& result) {
     spdlog::info("connected to PostgreSQL {} (watchdog backend pid {})", m_server_version,
                  result.backend_pid);
     if (m_via_pooler) {
-      spdlog::warn("connection goes through a pooler or proxy: {}; point [database] dsn at "
-                   "the server itself, or blockers will be hidden",
-                   result.pooler.reason);
+      spdlog::warn(
+          "connection goes through a pooler or proxy: {}; point [database] dsn at "
+          "the server itself, or blockers will be hidden",
+          result.pooler.reason);
     }
   }
   if (m_failures > 0) spdlog::info("poll recovered after {} failed attempt(s)", m_failures);

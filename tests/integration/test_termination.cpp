@@ -79,7 +79,7 @@ TEST_SUITE("termination") {
     Victim victim;
     const SessionIdentity seen = identity_of(observer, victim.connection.backendpid());
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let state_change differ
-    victim.transaction.exec("SELECT 2");  // same state, new state_change
+    victim.transaction.exec("SELECT 2");                        // same state, new state_change
     std::string error;
     CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
     CHECK(alive(observer, seen.pid));

@@ -12,8 +12,8 @@ namespace lockwatch {
 TEST_SUITE("regressions") {
   TEST_CASE("huge hour and minute counts are too large, not wrapped around") {
     // fuzz_duration crash-891f74c2: "9999999999999h" overflowed int64 before the check.
-    for (const char* text : {"9999999999999h", "3000000000000h", "297197543409765h",
-                             "150000000000000m"}) {
+    for (const char* text :
+         {"9999999999999h", "3000000000000h", "297197543409765h", "150000000000000m"}) {
       CAPTURE(text);
       const auto parsed = parse_duration(text);
       REQUIRE_FALSE(parsed);
@@ -106,8 +106,8 @@ TEST_SUITE("regressions") {
     Policy reaper;
     reaper.name = "reaper";
     reaper.only_if_blocking = false;
-    const Backend idle = SnapshotBuilder().at(k_now).idle_in_tx(100, "api", 60).build()
-                             .backends.front();
+    const Backend idle =
+        SnapshotBuilder().at(k_now).idle_in_tx(100, "api", 60).build().backends.front();
     CHECK(policy_matches(reaper, idle, /*is_blocked=*/false, 0, 0, k_now));
   }
 }
