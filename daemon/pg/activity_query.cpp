@@ -7,18 +7,23 @@
 
 namespace lockwatch {
 
+// Timestamps travel as microseconds since the epoch. date_part() (double precision) rather
+// than extract() (numeric since PostgreSQL 14): the numeric arithmetic made the whole poll
+// 1.6 times as costly as SELECT count(*) FROM pg_stat_activity with 1,000 backends, and a
+// double holds every microsecond exactly until the year 2255. termination.cpp compares
+// with the same expression.
 const char* const k_activity_sql = R"SQL(
 SELECT s.pid, coalesce(s.leader_pid, 0), coalesce(s.datid, 0)::int8,
        coalesce(s.usesysid, 0)::int8, coalesce(s.application_name, ''),
        coalesce(host(s.client_addr), ''), coalesce(s.backend_type, ''),
        coalesce(s.state, ''), coalesce(s.wait_event_type, ''), coalesce(s.wait_event, ''),
-       (extract(epoch FROM s.backend_start) * 1000000)::int8,
-       (extract(epoch FROM s.xact_start) * 1000000)::int8,
-       (extract(epoch FROM s.query_start) * 1000000)::int8,
-       (extract(epoch FROM s.state_change) * 1000000)::int8,
+       (date_part('epoch', s.backend_start) * 1000000)::int8,
+       (date_part('epoch', s.xact_start) * 1000000)::int8,
+       (date_part('epoch', s.query_start) * 1000000)::int8,
+       (date_part('epoch', s.state_change) * 1000000)::int8,
        left(s.query, $1),
        CASE WHEN s.wait_event_type = 'Lock' THEN pg_catalog.pg_blocking_pids(s.pid) END,
-       (extract(epoch FROM now()) * 1000000)::int8
+       (date_part('epoch', now()) * 1000000)::int8
   FROM pg_catalog.pg_stat_get_activity(NULL) AS s
  WHERE s.pid <> pg_catalog.pg_backend_pid()
 )SQL";

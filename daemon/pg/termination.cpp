@@ -9,9 +9,9 @@ const char* const k_signal_sql = R"SQL(
 SELECT pg_catalog.%s(s.pid)
   FROM pg_catalog.pg_stat_get_activity($1) AS s
  WHERE s.pid = $1
-   AND (extract(epoch FROM s.backend_start) * 1000000)::int8 = $2
+   AND (date_part('epoch', s.backend_start) * 1000000)::int8 = $2
    AND s.state = $3
-   AND (extract(epoch FROM s.state_change) * 1000000)::int8 = $4
+   AND (date_part('epoch', s.state_change) * 1000000)::int8 = $4
 )SQL";
 
 std::string signal_sql(PolicyAction action) {
