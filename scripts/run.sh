@@ -45,9 +45,11 @@ dsn = "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE"
 interval = "1s"
 
 # What pg_lockwatch would do about the incident: dry run, so it only logs its decision.
+# (The demo's sessions run as the superuser postgres, which is protected by default.)
 [safety]
 dry_run = true
 protected_users = []
+allow_superusers = true
 
 [[policy]]
 name = "idle-blockers"
@@ -76,12 +78,18 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 echo
-echo "== what pg_lockwatch sees ($url/chains):"
-curl -fsS "$url/chains" | python3 -m json.tool | head -n 40
+echo "== the blocking tree, as an operator sees it (pg_lockwatch check):"
+build/pg_lockwatch check --dsn "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" || true
+echo
+echo "== the same as JSON: $url/chains"
+curl -fsS "$url/chains" | python3 -m json.tool | head -n 24
 echo "   ..."
 echo
 echo "== metrics: $url/metrics"
 curl -fsS "$url/metrics" | grep -E '^pg_lockwatch_(max_chain_length|blocked_backends|root_blockers|root_blocker_blocked_backends)'
+echo
+echo "== the policy's decision (dry run) appears in the log once the root has been idle 5s:"
+for _ in $(seq 1 50); do grep -q 'policy action:' "$work/daemon.log" && break; sleep 0.2; done
 echo
 if [[ -n "$seconds" ]]; then
   echo "== running for ${seconds}s more"
