@@ -80,7 +80,7 @@ WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, 
       m_collector(std::make_shared<SnapshotCollector>(m_board, LOCKWATCH_VERSION)),
       m_backoff(std::chrono::milliseconds(500), std::chrono::seconds(5)) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
-  m_config = std::move(config);
+  m_config = std::make_shared<const Config>(std::move(config));
 }
 
 WatchService::~WatchService() {
@@ -90,19 +90,20 @@ WatchService::~WatchService() {
 }
 
 void WatchService::start() {
-  const auto dsn = resolve_dsn(m_config, m_options.cli_dsn);
+  const auto dsn = resolve_dsn(*m_config, m_options.cli_dsn);
   if (!dsn) throw std::runtime_error(dsn.error());
   if (const std::string why = dsn_problem(*dsn); !why.empty()) throw std::runtime_error(why);
   m_dsn = *dsn;
   m_http = std::make_unique<HttpEndpoints>(
-      m_config.http, m_board,
+      m_config->http, m_board,
       std::vector<std::weak_ptr<prometheus::Collectable>>{m_collector, m_metrics.registry()});
-  m_http->set_health_window(m_config.watch.interval * 3);
+  m_http->set_health_window(m_config->watch.interval * 3);
   declare_policies();
   spdlog::info("pg_lockwatch {} watching {} every {}; metrics on {}://{}/metrics",
                LOCKWATCH_VERSION, m_dsn.empty() ? "(libpq environment)" : mask_dsn(m_dsn),
-               format_duration(m_config.watch.interval), m_http->scheme(), m_http->bound_address());
-  warn_about_exposure(m_config.http);
+               format_duration(m_config->watch.interval), m_http->scheme(),
+               m_http->bound_address());
+  warn_about_exposure(m_config->http);
   wait_for_signal();
   schedule_poll(Duration(0));
 }
@@ -115,7 +116,7 @@ void WatchService::schedule_poll(Duration delay) {
 }
 
 Duration WatchService::poll_deadline() const {
-  const WatchConfig& w = m_config.watch;
+  const WatchConfig& w = m_config->watch;
   return w.statement_timeout + std::chrono::seconds(1) +
          (m_connected ? Duration(0) : w.connect_timeout);
 }
@@ -125,7 +126,7 @@ void WatchService::start_poll() {
     // The previous poll is still stuck (deadline passed, socket shut down, libpq not back
     // yet): do not pile up work behind it.
     spdlog::debug("poll skipped: previous poll still running");
-    schedule_poll(m_config.watch.interval);
+    schedule_poll(m_config->watch.interval);
     return;
   }
   m_polling = true;
@@ -137,7 +138,7 @@ void WatchService::start_poll() {
     if (!ec) on_deadline(cycle);
   });
   boost::asio::post(m_worker_io, [this, cycle, started, config = m_config, dsn = m_dsn] {
-    PollResult result = m_worker.poll(config, dsn);
+    PollResult result = m_worker.poll(*config, dsn);
     boost::asio::post(m_io, [this, cycle, started, result = std::move(result)]() mutable {
       finish_poll(cycle, std::move(result), started);
     });
@@ -202,7 +203,7 @@ void WatchService::publish_success(PollResult& result) {
   status.server_version = m_server_version;
   status.last_success = Clock::now();
   status.last_success_unix_seconds = unix_now();
-  status.top_roots = m_config.watch.top_roots;
+  status.top_roots = m_config->watch.top_roots;
   status.verdicts = std::move(result.actions.verdicts);
   m_notify.status(status_line(status));
   m_board.set(std::move(status));
@@ -229,7 +230,7 @@ void WatchService::publish_failure(const std::string& error) {
 }
 
 Duration WatchService::next_delay() {
-  if (m_failures == 0) return m_config.watch.interval;
+  if (m_failures == 0) return m_config->watch.interval;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   return m_backoff.delay(m_failures, unit(m_random));
 }
@@ -273,28 +274,28 @@ void WatchService::reload() {
 
 void WatchService::apply(Config config, const std::string& dsn) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
-  if (config.http != m_config.http) {
+  if (config.http != m_config->http) {
     spdlog::warn("[http] {} changed: takes effect at the next restart",
-                 changed_http_keys(m_config.http, config.http));
-    config.http = m_config.http;
+                 changed_http_keys(m_config->http, config.http));
+    config.http = m_config->http;
   }
   configure_logging(config.log);
   m_http->set_health_window(config.watch.interval * 3);
-  m_config = std::move(config);
+  m_config = std::make_shared<const Config>(std::move(config));
   m_dsn = dsn;
   declare_policies();
 }
 
 void WatchService::declare_policies() {
-  for (const Policy& policy : m_config.policies) {
+  for (const Policy& policy : m_config->policies) {
     m_metrics.declare_policy(policy.name, to_string(policy.action));
   }
-  if (!m_config.policies.empty()) {
-    spdlog::info("{} polic{} loaded; {}", m_config.policies.size(),
-                 m_config.policies.size() == 1 ? "y" : "ies",
-                 m_config.safety.dry_run ? "[safety] dry_run = true: nothing will be signalled "
-                                           "unless a policy sets dry_run = false"
-                                         : "dry_run is off: matching sessions WILL be signalled");
+  if (!m_config->policies.empty()) {
+    spdlog::info("{} polic{} loaded; {}", m_config->policies.size(),
+                 m_config->policies.size() == 1 ? "y" : "ies",
+                 m_config->safety.dry_run ? "[safety] dry_run = true: nothing will be signalled "
+                                            "unless a policy sets dry_run = false"
+                                          : "dry_run is off: matching sessions WILL be signalled");
   }
 }
 

@@ -62,7 +62,7 @@ class WatchService {
 
   boost::asio::io_context& m_io;
   ServiceOptions m_options;
-  Config m_config;
+  std::shared_ptr<const Config> m_config;  // replaced whole on reload; polls hold a reference
   std::string m_dsn;
   boost::asio::steady_timer m_poll_timer;
   boost::asio::steady_timer m_deadline_timer;
