@@ -171,7 +171,8 @@ def test_max_connections_exhausted_when_it_reconnects(start_daemon, cluster):
         wait_for(lambda: d.find("too many clients|remaining connection slots"),
                  what="the reconnect error")
         assert d.metric("pg_lockwatch_up") == 0
-        assert d.get("/healthz")[0] == 503  # HTTP still answers, and tells the truth
+        # HTTP still answers, and tells the truth once three intervals pass without a poll.
+        wait_for(lambda: d.get("/healthz")[0] == 503, what="healthz 503")
     finally:
         for conn in hogs:
             conn.close()
