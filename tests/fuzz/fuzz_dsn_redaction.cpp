@@ -7,9 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "../unit/dsn_builders.hpp"
 #include "core/dsn_redaction.hpp"
 
 namespace {
+
+using lockwatch::testing::conninfo_quote;
+using lockwatch::testing::percent_encode;
 
 constexpr std::string_view k_plain_keys[] = {"host",    "port",    "dbname",          "user",
                                              "options", "sslmode", "application_name"};
@@ -26,30 +30,6 @@ void require(bool condition, const char* what) {
   if (condition) return;
   std::fprintf(stderr, "invariant violated: %s\n", what);
   std::abort();
-}
-
-std::string conninfo_quote(std::string_view value) {
-  std::string out = "'";
-  for (const char c : value) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
-std::string percent_encode(std::string_view value) {
-  constexpr std::string_view k_hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (plain) {
-      out.push_back(c);
-    } else {
-      out += {'%', k_hex[byte >> 4U], k_hex[byte & 0xFU]};
-    }
-  }
-  return out;
 }
 
 // Returns 4-16 bytes of [A-Z0-9]: no byte of `password=`, `***`, quotes or the hole.

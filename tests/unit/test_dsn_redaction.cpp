@@ -5,9 +5,13 @@
 #include <vector>
 
 #include "core/dsn_redaction.hpp"
+#include "dsn_builders.hpp"
 
 namespace lockwatch {
 namespace {
+
+using testing::conninfo_quote;
+using testing::percent_encode;
 
 struct Case {
   std::string input;
@@ -21,32 +25,6 @@ void check_table(const std::vector<Case>& cases) {
     CHECK(once == c.expected);
     CHECK(mask_dsn(once) == once);
   }
-}
-
-// Quotes `value` the way libpq expects inside a conninfo string.
-std::string conninfo_quote(std::string_view value) {
-  std::string out = "'";
-  for (const char c : value) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
-// Percent-encodes every byte that is not unreserved in a URI.
-std::string percent_encode(std::string_view value) {
-  constexpr std::string_view k_hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (plain) {
-      out.push_back(c);
-    } else {
-      out += {'%', k_hex[byte >> 4U], k_hex[byte & 0xFU]};
-    }
-  }
-  return out;
 }
 
 TEST_CASE("mask_dsn masks conninfo passwords") {
