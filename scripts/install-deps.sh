@@ -12,10 +12,13 @@ build_pkgs=(
   # [http] TLS (libpq-dev pulls libssl-dev in too; named because we link it) and basic
   # auth hashes (crypt_r, crypt_gensalt_rn)
   libssl-dev libcrypt-dev
-  postgresql postgresql-contrib
+  # the throwaway cluster of scripts/run.sh (initdb, pg_ctl, psql, pgbench; python3 picks
+  # a free port)
+  postgresql postgresql-contrib python3
 )
 test_pkgs=(
-  pgbouncer prometheus systemd python3 python3-psycopg2 python3-pytest python3-yaml
+  pgbouncer prometheus systemd python3-psycopg2 python3-pytest python3-yaml
+  procps  # pgrep, for the fault tests that signal the server's processes
   clang libclang-rt-14-dev
   # self-signed certificates for the TLS tests (ca-certificates depends on it anyway)
   openssl
