@@ -13,6 +13,13 @@ from lockwatch_harness import (alive, create_app_user, create_table, free_port, 
                                wait_ready, write_config)
 
 
+
+def wait_until_older_than(cluster, pid, seconds):
+    """Waits until the server says `pid`'s transaction is older than `seconds`."""
+    wait_for(lambda: cluster.query(
+        "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND now() - xact_start > %s::interval",
+        (pid, f"{seconds} seconds")), what=f"pid {pid}'s transaction to age {seconds}s")
+
 def cli(cluster, *args, **kw):
     return run_cli(*args, dsn=cluster.dsn, **kw)
 
@@ -179,7 +186,7 @@ def test_terminate_filters_by_age_user_and_application(cluster, sessions):
     user = create_app_user(cluster)
     create_table(cluster, "filtered", owner=user)
     old = sessions.idle_in_transaction("SELECT count(*) FROM filtered", "batch", user)
-    time.sleep(1.2)
+    wait_until_older_than(cluster, old, 1.2)
     young = sessions.idle_in_transaction("SELECT count(*) FROM filtered", "batch", user)
     other_app = sessions.idle_in_transaction("SELECT count(*) FROM filtered", "web", user)
 
@@ -202,6 +209,7 @@ def test_terminate_dry_run_signals_nothing(cluster, sessions):
 
     assert result.returncode == 0, explain(result)
     assert re.search(rf"^  {root} .* dry_run$", result.stdout, re.M), result.stdout
+    # Nothing positive to wait for: give a signal that was wrongly sent time to land.
     time.sleep(0.3)
     assert alive(cluster, root)
 
@@ -297,7 +305,7 @@ def test_preflight_lists_queued_waiters_and_old_transactions(cluster, sessions):
     root, alter1, alter2, reader = stage_seed_incident(cluster, sessions, user=user)
     create_table(cluster, "elsewhere", owner=user)
     old = sessions.idle_in_transaction("SELECT count(*) FROM elsewhere", "batch", user)
-    time.sleep(1.2)
+    wait_until_older_than(cluster, old, 1.2)
 
     result = cli(cluster, "preflight", "--table", "accounts", "--max-xact-age", "1s", "--json")
 

@@ -77,6 +77,12 @@ def cluster_admin_terminate(cluster):
                   "WHERE application_name = 'pg_lockwatch'")
 
 
+def polls_stalled(daemon, window=0.5):
+    before = daemon.metric("pg_lockwatch_polls_total")
+    time.sleep(window)  # the observation window, not synchronisation
+    return daemon.metric("pg_lockwatch_polls_total") == before
+
+
 def errors(daemon):
     return daemon.metric("pg_lockwatch_poll_errors_total")
 
@@ -198,7 +204,9 @@ def test_sighup_storm_and_garbage_config_keep_the_last_good_config(daemon, tmp_p
 def test_sigterm_during_a_hung_poll_exits_cleanly(daemon, cluster):
     signal_server(cluster, signal.SIGSTOP)
     try:
-        time.sleep(0.3)  # not synchronisation: makes it likely a poll is in flight
+        # A poll is hung once polls_total stops moving for longer than two intervals
+        # (the deadline, 1.5 s here, has not fired yet).
+        wait_for(lambda: polls_stalled(daemon), timeout=5, what="a poll to hang")
         started = time.monotonic()
         code = daemon.stop(timeout=15)
         elapsed = time.monotonic() - started
