@@ -3,8 +3,8 @@
 #include <future>
 
 #include "cli/command_line.hpp"
-#include "core/chain_log.hpp"
 #include "core/chain_tree.hpp"
+#include "core/session_description.hpp"
 #include "core/text_format.hpp"
 
 namespace lockwatch {
@@ -45,8 +45,8 @@ DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
                      const WatchConfig& watch, std::ostream& out)
     : m_ddl(ddl),
       m_report(report),
-      m_query(report.connection()),
-      m_options{watch.query_text_max, watch.redact_queries},
+      m_query(report.connection(), read_server_info(report.connection())),
+      m_options{watch.query_text_max, watch.redact_queries, false, {}, Duration(0)},
       m_lock_timeout(request.lock_timeout),
       m_statement_timeout(request.statement_timeout),
       m_out(out) {
@@ -80,12 +80,11 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
 
 void DdlRunner::report(DdlAttempt& attempt) {
   try {
-    const Observation obs(m_query.run(m_options));
-    const Backend* ddl = obs.backend(ddl_pid());
-    if (!ddl || !ddl->waiting_on_lock()) return;
+    const Observation obs = m_query.observe(m_options);
+    if (!obs.graph().is_waiting(ddl_pid())) return;
     attempt.blocked_by = describe_roots(obs, ddl_pid());
     m_out << "attempt " << attempt.number << ": waiting "
-          << whole_seconds(lock_wait_seconds(*ddl, obs.now())) << " for a lock behind:\n"
+          << whole_seconds(obs.wait_seconds(ddl_pid())) << " for a lock behind:\n"
           << indented(render_chain_tree(obs, TreeOptions{ddl_pid(), "this DDL", 60})) << std::flush;
   } catch (const std::exception& e) {
     m_out << "attempt " << attempt.number

@@ -28,7 +28,7 @@ const std::vector<RelationLock> k_locks = {
     {71000, "accounts", "SIReadLock", true},
 };
 
-ActivitySnapshot server() {
+PollSnapshots server() {
   return SnapshotBuilder()
       .at(k_now)
       .idle_in_tx(65365, "api", 12)
