@@ -62,6 +62,7 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     if (m_session && (dsn != m_dsn || !same_session_settings(watch, m_session_watch))) {
       drop_session();
     }
+    m_names.set_refresh(watch.name_refresh_interval);
     if (!m_session) connect(config, dsn, result);
     result.backend_pid = m_session->backend_pid();
     PollSnapshots snapshots = m_query->run(poll_options(config));
