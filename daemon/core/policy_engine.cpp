@@ -10,7 +10,7 @@
 namespace lockwatch {
 namespace {
 
-constexpr Micros k_minute = 60'000'000;
+constexpr auto k_minute = std::chrono::minutes(1);
 
 double seconds(Duration d) {
   return std::chrono::duration<double>(d).count();
@@ -83,6 +83,7 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   d.action = policy.action;
   d.target =
       SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
+  d.xact_start = b.xact_start.value_or(0);
   d.usename = b.usename;
   d.application_name = b.application_name;
   d.datname = b.datname;
@@ -97,7 +98,7 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
 
 // Everything short of signalling: protections, log-only, dry run, then the rate limit.
 void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
-                          const SafetyConfig& safety, RateLimiter& limiter, Micros now) {
+                          const SafetyConfig& safety, RateLimiter& limiter, MonotonicTime now) {
   if (auto reason = protection_reason(b, safety)) {
     d.outcome = Outcome::protected_;
     d.reason = std::move(*reason);
@@ -149,7 +150,7 @@ std::optional<std::string> protection_reason(const Backend& b, const SafetyConfi
   return std::nullopt;
 }
 
-bool RateLimiter::try_acquire(int per_minute, Micros now) {
+bool RateLimiter::try_acquire(int per_minute, MonotonicTime now) {
   while (!m_sent.empty() && now - m_sent.front() >= k_minute) m_sent.pop_front();
   if (static_cast<int>(m_sent.size()) >= per_minute) return false;
   m_sent.push_back(now);
@@ -174,7 +175,8 @@ bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held
 }
 
 std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyConfig& safety,
-                                           const std::vector<Policy>& policies) {
+                                           const std::vector<Policy>& policies,
+                                           MonotonicTime monotonic_now) {
   std::vector<Decision> decisions;
   forget_ended_sessions(obs);
   if (policies.empty()) return decisions;
@@ -189,7 +191,7 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
         continue;
       }
       Decision d = make_decision(policy, b, held, obs.now());
-      settle_before_signal(d, b, policy, safety, m_rate_limiter, obs.now());
+      settle_before_signal(d, b, policy, safety, m_rate_limiter, monotonic_now);
       decisions.push_back(std::move(d));
       break;  // the first matching policy decides
     }
@@ -199,14 +201,16 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
 
 void PolicyEngine::forget_ended_sessions(const Observation& obs) {
   for (auto it = m_reported.begin(); it != m_reported.end();) {
-    const Backend* b = obs.backend(std::get<0>(it->first));
-    const bool same_session = b && b->backend_start.value_or(0) == std::get<1>(it->first);
-    it = same_session ? std::next(it) : m_reported.erase(it);
+    const auto& [pid, backend_start, xact_start, policy] = it->first;
+    const Backend* b = obs.backend(pid);
+    const bool same_transaction = b && b->backend_start.value_or(0) == backend_start &&
+                                  b->xact_start.value_or(0) == xact_start;
+    it = same_transaction ? std::next(it) : m_reported.erase(it);
   }
 }
 
 bool PolicyEngine::note_outcome(const Decision& d) {
-  auto key = std::make_tuple(d.target.pid, d.target.backend_start, d.policy);
+  ReportKey key{d.target.pid, d.target.backend_start, d.xact_start, d.policy};
   const auto [it, inserted] = m_reported.try_emplace(std::move(key), d.outcome);
   if (inserted) return true;
   if (it->second == d.outcome) return false;

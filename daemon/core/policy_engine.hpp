@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <optional>
@@ -44,6 +45,8 @@ struct Decision {
   std::string policy;
   PolicyAction action = PolicyAction::log;
   SessionIdentity target;
+  Micros xact_start = 0;  // the transaction it is about (0: none): a pooled session's next
+                          // transaction is news again
   Outcome outcome = Outcome::pending;
   std::string reason;  // why protected, or the error
   std::string usename;
@@ -61,34 +64,42 @@ struct Decision {
 // superusers (unless allowed) and every non-client backend.
 std::optional<std::string> protection_reason(const Backend& backend, const SafetyConfig& safety);
 
+// A point on a clock that never steps (steady_clock in the daemon): the rate limit must
+// not freeze when the server's or the host's wall clock is set back.
+using MonotonicTime = std::chrono::steady_clock::time_point;
+
 // At most `per_minute` signals in any rolling minute.
 class RateLimiter {
  public:
   // Takes a slot at `now` when one is free.
-  bool try_acquire(int per_minute, Micros now);
+  bool try_acquire(int per_minute, MonotonicTime now);
 
  private:
-  std::deque<Micros> m_sent;
+  std::deque<MonotonicTime> m_sent;
 };
 
 // Evaluates policies against each analysed poll, first matching policy per backend.
 // Pure: the poll, the policies and the clock in, decisions out; the only state is the
-// rate limiter and the memory of what was already reported.
+// rate limiter and the memory of what was already reported. Ages come from the server's
+// clock (the poll's now()); the rate limit runs on `monotonic_now`.
 class PolicyEngine {
  public:
   std::vector<Decision> decide(const Observation& observation, const SafetyConfig& safety,
-                               const std::vector<Policy>& policies);
+                               const std::vector<Policy>& policies, MonotonicTime monotonic_now);
 
   // Remembers a settled decision; true when it is news (a new session, policy or outcome)
   // and so should be logged and counted, false for the same outcome poll after poll.
   bool note_outcome(const Decision& decision);
 
  private:
-  // Keeps the memory of reported outcomes to sessions that still exist.
+  // Keeps the memory of reported outcomes to transactions that are still open.
   void forget_ended_sessions(const Observation& observation);
 
+  // pid, backend_start, xact_start, policy.
+  using ReportKey = std::tuple<int, Micros, Micros, std::string>;
+
   RateLimiter m_rate_limiter;
-  std::map<std::tuple<int, Micros, std::string>, Outcome> m_reported;
+  std::map<ReportKey, Outcome> m_reported;
 };
 
 // True when the policy's conditions (states, ages, blocking, globs) hold for this backend;

@@ -24,7 +24,8 @@ bool is_root(const Observation& observation, int pid) {
 ActionReport PolicyActions::run(const Observation& observation, const Config& config,
                                 pqxx::connection& connection) {
   ActionReport report;
-  for (Decision& d : m_engine.decide(observation, config.safety, config.policies)) {
+  for (Decision& d : m_engine.decide(observation, config.safety, config.policies,
+                                     std::chrono::steady_clock::now())) {
     if (d.outcome == Outcome::pending) {
       d.outcome = signal_backend(connection, d.action, d.target, d.reason);
       while (!d.reason.empty() && d.reason.back() == '\n') d.reason.pop_back();

@@ -48,10 +48,17 @@ Backend& backend_of(ActivitySnapshot& snapshot, int pid) {
   return *it;
 }
 
+// A monotonic clock reading `micros` after an arbitrary origin.
+MonotonicTime monotonic_at(Micros micros) {
+  return MonotonicTime{} + std::chrono::microseconds(micros);
+}
+
+// Decides on one poll; unless told otherwise, the monotonic clock moves with the server's.
 Decisions decide(PolicyEngine& engine, ActivitySnapshot snapshot, const SafetyConfig& safety,
-                 const Policies& policies) {
+                 const Policies& policies, std::optional<MonotonicTime> monotonic = std::nullopt) {
+  const MonotonicTime now = monotonic.value_or(monotonic_at(snapshot.taken_at));
   const Observation observation(std::move(snapshot));
-  return engine.decide(observation, safety, policies);
+  return engine.decide(observation, safety, policies, now);
 }
 
 Decisions decide_once(ActivitySnapshot snapshot, const SafetyConfig& safety,
@@ -669,39 +676,40 @@ TEST_SUITE("policy rate limiter") {
   TEST_CASE("N per rolling minute: the N+1th is refused until the oldest is 60 s old") {
     RateLimiter limiter;
     const Micros t0 = k_now;
-    CHECK(limiter.try_acquire(3, t0));
-    CHECK(limiter.try_acquire(3, t0 + 1 * k_second));
-    CHECK(limiter.try_acquire(3, t0 + 2 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + 3 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + 30 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute - 1));
-    CHECK(limiter.try_acquire(3, t0 + k_minute));  // the oldest is exactly 60 s old
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute + k_second - 1));
-    CHECK(limiter.try_acquire(3, t0 + k_minute + k_second));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + 1 * k_second)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + 2 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + 3 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + 30 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute - 1)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + k_minute)));  // the oldest is exactly 60 s old
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute + k_second - 1)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + k_minute + k_second)));
   }
 
   TEST_CASE("refused attempts take no slot") {
     RateLimiter limiter;
-    CHECK(limiter.try_acquire(1, k_now));
-    for (int i = 1; i < 60; ++i) CHECK_FALSE(limiter.try_acquire(1, k_now + i * k_second));
-    CHECK(limiter.try_acquire(1, k_now + k_minute));
+    CHECK(limiter.try_acquire(1, monotonic_at(k_now)));
+    for (int i = 1; i < 60; ++i)
+      CHECK_FALSE(limiter.try_acquire(1, monotonic_at(k_now + i * k_second)));
+    CHECK(limiter.try_acquire(1, monotonic_at(k_now + k_minute)));
   }
 
   TEST_CASE("a limit of zero refuses everything") {
     RateLimiter limiter;
     for (const Micros at : {k_now, k_now + k_minute, k_now + 10 * k_minute}) {
-      CHECK_FALSE(limiter.try_acquire(0, at));
+      CHECK_FALSE(limiter.try_acquire(0, monotonic_at(at)));
     }
   }
 
   TEST_CASE("a burst after a quiet hour gets the full allowance") {
     RateLimiter limiter;
-    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, k_now));
-    CHECK_FALSE(limiter.try_acquire(4, k_now));
+    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, monotonic_at(k_now)));
+    CHECK_FALSE(limiter.try_acquire(4, monotonic_at(k_now)));
     const Micros later = k_now + 60 * k_minute;
-    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, later));
-    CHECK_FALSE(limiter.try_acquire(4, later));
+    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, monotonic_at(later)));
+    CHECK_FALSE(limiter.try_acquire(4, monotonic_at(later)));
   }
 
   TEST_CASE("five matching roots under a limit of two: two pending, three rate limited") {
@@ -723,6 +731,25 @@ TEST_SUITE("policy rate limiter") {
                                     live_safety(2), {live_policy()});
       CHECK(count_outcome(next, Outcome::pending) == 2);
       CHECK(count_outcome(next, Outcome::rate_limited) == 3);
+    }
+  }
+
+  TEST_CASE("the rate limit runs on the monotonic clock, not the server's") {
+    PolicyEngine engine;
+    const Pids roots = {100, 200};
+    const Decisions first =
+        decide(engine, independent_roots(roots), live_safety(1), {live_policy()}, monotonic_at(0));
+    CHECK(count_outcome(first, Outcome::pending) == 1);
+
+    SUBCASE("the server's clock set back an hour: a minute later a slot is free") {
+      const Decisions next = decide(engine, independent_roots(roots, k_now - 3600 * k_second),
+                                    live_safety(1), {live_policy()}, monotonic_at(k_minute));
+      CHECK(count_outcome(next, Outcome::pending) == 1);
+    }
+    SUBCASE("the server's clock set forward an hour: no slot frees early") {
+      const Decisions next = decide(engine, independent_roots(roots, k_now + 3600 * k_second),
+                                    live_safety(1), {live_policy()}, monotonic_at(k_second));
+      CHECK(count_outcome(next, Outcome::rate_limited) == 2);
     }
   }
 
@@ -786,6 +813,35 @@ TEST_SUITE("policy reporting") {
       const Decision& d = only_decision(decisions);
       CHECK(engine.note_outcome(d) == (poll == 0));
     }
+  }
+
+  // The same backend (a pooled connection) `hours` later: every timestamp but
+  // backend_start moves, as when it runs a new transaction.
+  ActivitySnapshot hours_later(ActivitySnapshot snapshot, int hours) {
+    const Micros shift = hours * 3600 * k_second;
+    snapshot.taken_at += shift;
+    for (Backend& b : snapshot.backends) {
+      for (std::optional<Micros>* t : {&b.xact_start, &b.query_start, &b.state_change}) {
+        if (*t) **t += shift;
+      }
+    }
+    return snapshot;
+  }
+
+  TEST_CASE("a pooled session that blocks again in a later transaction is news again") {
+    PolicyEngine engine;
+    const Policy policy = live_policy("p", PolicyAction::log);
+    const Decision first = only_decision(decide(engine, seed_incident(), live_safety(), {policy}));
+    CHECK(engine.note_outcome(first));
+
+    const Decision again =
+        only_decision(decide(engine, hours_later(seed_incident(), 3), live_safety(), {policy}));
+    REQUIRE(again.target.pid == first.target.pid);
+    REQUIRE(again.target.backend_start == first.target.backend_start);
+    CHECK(engine.note_outcome(again));
+    CHECK_FALSE(engine.note_outcome(again));
+    // The ended transaction is forgotten, so memory stays bounded by the live sessions.
+    CHECK(engine.note_outcome(first));
   }
 
   TEST_CASE("sessions that ended are forgotten: the same key is news again") {
