@@ -81,8 +81,7 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   Decision d;
   d.policy = policy.name;
   d.action = policy.action;
-  d.target =
-      SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
+  d.target = identity_of(b);
   d.xact_start = b.xact_start.value_or(0);
   d.usename = b.usename;
   d.application_name = b.application_name;
@@ -137,6 +136,10 @@ std::string_view to_string(Outcome outcome) {
       return "failed";
   }
   return "failed";
+}
+
+SessionIdentity identity_of(const Backend& b) {
+  return SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
 }
 
 std::optional<std::string> protection_reason(const Backend& b, const SafetyConfig& safety) {

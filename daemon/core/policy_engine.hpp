@@ -40,6 +40,9 @@ struct SessionIdentity {
   auto key() const { return std::tie(pid, backend_start); }
 };
 
+// The identity a signal about `backend` re-checks (0 for timestamps the poll did not see).
+SessionIdentity identity_of(const Backend& backend);
+
 // One policy's decision about one backend, with what the audit log records.
 struct Decision {
   std::string policy;

@@ -29,8 +29,7 @@ bool selected(const TerminateRequest& r, const Backend& b, const std::unordered_
 
 TerminationTarget target(const Backend& b, const SafetyConfig& safety, Micros now) {
   TerminationTarget t;
-  t.identity =
-      SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
+  t.identity = identity_of(b);
   t.session = audited(b, now);
   if (auto reason = protection_reason(b, safety)) {
     t.outcome = Outcome::protected_;
