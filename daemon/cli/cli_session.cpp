@@ -20,9 +20,14 @@ CliTarget load_cli_target(const ConnectionRequest& request) {
 std::unique_ptr<Session> open_cli_session(const CliTarget& target, SessionSettings settings,
                                           PoolerRule rule, const std::string& command) {
   settings.dsn = target.dsn;
-  auto session = std::make_unique<Session>(settings);
+  auto abort = std::make_shared<AbortSwitch>();
+  std::unique_ptr<Session> session;
+  PoolerCheck pooler;
+  within_deadline(*abort, step_deadline(target.config.watch, true), command, [&] {
+    session = std::make_unique<Session>(settings, abort);
+    if (rule != PoolerRule::skip) pooler = session->detect_pooler();
+  });
   if (rule == PoolerRule::skip) return session;
-  const PoolerCheck pooler = session->detect_pooler();
   if (!pooler.via_pooler) return session;
   if (rule == PoolerRule::refuse && !target.allow_pooler) {
     throw std::runtime_error(command + ": refusing to run through a pooler or proxy (" +
@@ -41,9 +46,23 @@ SessionSettings watch_settings(const CliTarget& target) {
                          watch.connect_timeout, true};
 }
 
-Observation observe(Session& session, const WatchConfig& watch) {
-  ActivityQuery query(session.connection());
-  return Observation(query.run(ActivityOptions{watch.query_text_max, watch.redact_queries}));
+Duration step_deadline(const WatchConfig& watch, bool connects) {
+  return watch.statement_timeout + std::chrono::seconds(1) +
+         (connects ? watch.connect_timeout : Duration(0));
+}
+
+std::string no_answer_error(const std::string& command, Duration limit) {
+  return command + ": no answer from the server within " + format_duration(limit) +
+         " (server frozen or network gone?)";
+}
+
+Observation observe(Session& session, const WatchConfig& watch, const std::string& command) {
+  ActivitySnapshot snapshot =
+      within_deadline(session.abort_switch(), step_deadline(watch), command, [&] {
+        ActivityQuery query(session.connection());
+        return query.run(ActivityOptions{watch.query_text_max, watch.redact_queries});
+      });
+  return Observation(std::move(snapshot));
 }
 
 }  // namespace lockwatch

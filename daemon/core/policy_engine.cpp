@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/glob.hpp"
+#include "core/signal_confirmation.hpp"
 
 namespace lockwatch {
 namespace {
@@ -95,9 +96,11 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   return d;
 }
 
-// Everything short of signalling: protections, log-only, dry run, then the rate limit.
+// Everything short of signalling: protections, log-only, dry run, a signal already on its
+// way (`awaiting`: not sent twice, no slot taken), then the rate limit.
 void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
-                          const SafetyConfig& safety, RateLimiter& limiter, MonotonicTime now) {
+                          const SafetyConfig& safety, bool awaiting, RateLimiter& limiter,
+                          MonotonicTime now) {
   if (auto reason = protection_reason(b, safety)) {
     d.outcome = Outcome::protected_;
     d.reason = std::move(*reason);
@@ -105,6 +108,9 @@ void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
     d.outcome = Outcome::logged;
   } else if (policy.dry_run) {
     d.outcome = Outcome::dry_run;
+  } else if (awaiting) {
+    d.outcome = Outcome::unknown;
+    d.reason = "signalled already; awaiting confirmation";
   } else if (!limiter.try_acquire(safety.max_actions_per_minute, now)) {
     d.outcome = Outcome::rate_limited;
   }
@@ -134,9 +140,24 @@ std::string_view to_string(Outcome outcome) {
       return "denied";
     case Outcome::failed:
       return "failed";
+    case Outcome::unknown:
+      return "unknown";
   }
   return "failed";
 }
+
+const std::vector<Outcome>& settled_outcomes() {
+  static const std::vector<Outcome> k_settled = {
+      Outcome::terminated, Outcome::cancelled,  Outcome::logged,       Outcome::dry_run,
+      Outcome::vanished,   Outcome::protected_, Outcome::rate_limited, Outcome::denied,
+      Outcome::failed,     Outcome::unknown};
+  return k_settled;
+}
+
+PolicyEngine::PolicyEngine() : m_unconfirmed(std::make_unique<SignalConfirmation>()) {}
+PolicyEngine::~PolicyEngine() = default;
+PolicyEngine::PolicyEngine(PolicyEngine&&) noexcept = default;
+PolicyEngine& PolicyEngine::operator=(PolicyEngine&&) noexcept = default;
 
 SessionIdentity identity_of(const Backend& b) {
   return SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
@@ -181,6 +202,7 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
                                            const std::vector<Policy>& policies,
                                            MonotonicTime monotonic_now) {
   std::vector<Decision> decisions;
+  m_now = monotonic_now;
   forget_ended_sessions(obs);
   if (policies.empty()) return decisions;
   const BlockingIndex index(obs);
@@ -194,7 +216,8 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
         continue;
       }
       Decision d = make_decision(policy, b, held, obs.now());
-      settle_before_signal(d, b, policy, safety, m_rate_limiter, monotonic_now);
+      settle_before_signal(d, b, policy, safety, m_unconfirmed->awaiting(d.target), m_rate_limiter,
+                           monotonic_now);
       decisions.push_back(std::move(d));
       break;  // the first matching policy decides
     }
@@ -212,7 +235,14 @@ void PolicyEngine::forget_ended_sessions(const Observation& obs) {
   }
 }
 
+std::vector<Decision> PolicyEngine::confirm(const Observation& obs, MonotonicTime monotonic_now) {
+  std::vector<Decision> settled = m_unconfirmed->confirm(obs, monotonic_now);
+  for (const Decision& d : settled) note_outcome(d);
+  return settled;
+}
+
 bool PolicyEngine::note_outcome(const Decision& d) {
+  if (d.outcome == Outcome::unknown) m_unconfirmed->add(d, m_now);
   ReportKey key{d.target.pid, d.target.backend_start, d.xact_start, d.policy};
   const auto [it, inserted] = m_reported.try_emplace(std::move(key), d.outcome);
   if (inserted) return true;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -26,7 +27,12 @@ enum class Outcome {
   rate_limited,  // over [safety] max_actions_per_minute
   denied,        // the server refused (insufficient privilege)
   failed,        // any other error
+  unknown,       // signalled, effect not seen (answer lost, or the backend had not exited
+                 // yet): a later poll confirms it as terminated/cancelled, or failed
 };
+
+// Every outcome a decision can end with (all but pending): the metric's label values.
+const std::vector<Outcome>& settled_outcomes();
 
 std::string_view to_string(Outcome outcome);
 
@@ -81,18 +87,29 @@ class RateLimiter {
   std::deque<MonotonicTime> m_sent;
 };
 
+class SignalConfirmation;
+
 // Evaluates policies against each analysed poll, first matching policy per backend.
 // Pure: the poll, the policies and the clock in, decisions out; the only state is the
 // rate limiter and the memory of what was already reported. Ages come from the server's
 // clock (the poll's now()); the rate limit runs on `monotonic_now`.
 class PolicyEngine {
  public:
+  PolicyEngine();
+  ~PolicyEngine();
+  PolicyEngine(PolicyEngine&&) noexcept;
+  PolicyEngine& operator=(PolicyEngine&&) noexcept;
+
   std::vector<Decision> decide(const Observation& observation, const SafetyConfig& safety,
                                const std::vector<Policy>& policies, MonotonicTime monotonic_now);
 
   // Remembers a settled decision; true when it is news (a new session, policy or outcome)
-  // and so should be logged and counted, false for the same outcome poll after poll.
+  // and so should be logged and counted, false for the same outcome poll after poll. An
+  // unknown outcome waits for confirm(); meanwhile its session is not signalled again.
   bool note_outcome(const Decision& decision);
+
+  // Call before decide(): the earlier unknown decisions this poll settles (news, each).
+  std::vector<Decision> confirm(const Observation& observation, MonotonicTime monotonic_now);
 
  private:
   // Keeps the memory of reported outcomes to transactions that are still open.
@@ -103,6 +120,8 @@ class PolicyEngine {
 
   RateLimiter m_rate_limiter;
   std::map<ReportKey, Outcome> m_reported;
+  std::unique_ptr<SignalConfirmation> m_unconfirmed;
+  MonotonicTime m_now{};  // the last poll's, for note_outcome
 };
 
 // True when the policy's conditions (states, ages, blocking, globs) hold for this backend;

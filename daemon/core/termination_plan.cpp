@@ -73,7 +73,10 @@ bool termination_failed(const TerminateRequest& request,
                         const std::vector<TerminationTarget>& targets) {
   if (request.pid && targets.empty()) return true;
   return std::any_of(targets.begin(), targets.end(), [&](const TerminationTarget& t) {
-    if (t.outcome == Outcome::denied || t.outcome == Outcome::failed) return true;
+    if (t.outcome == Outcome::denied || t.outcome == Outcome::failed ||
+        t.outcome == Outcome::unknown) {
+      return true;
+    }
     // Asked for by pid, a session left alone is a failure; selected by a filter, a
     // protected session is skipped by design and a vanished one no longer matches.
     return request.pid && (t.outcome == Outcome::protected_ || t.outcome == Outcome::vanished);

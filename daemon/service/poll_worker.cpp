@@ -11,21 +11,21 @@ bool same_session_settings(const WatchConfig& a, const WatchConfig& b) {
 }  // namespace
 
 void PollWorker::connect(const WatchConfig& watch, const std::string& dsn, PollResult& result) {
+  // The session arms m_abort as soon as it is connected: the loop's deadline reaches the
+  // set-up, the pooler check and the prepare below as much as the poll itself.
   auto session = std::make_unique<Session>(
-      SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout});
+      SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout},
+      m_abort);
   result.reconnected = true;
   result.pooler = session->detect_pooler();
   result.server_version = session->server_version();
-  auto query = std::make_unique<ActivityQuery>(session->connection());
-  const std::lock_guard lock(m_session_mutex);
+  m_query = std::make_unique<ActivityQuery>(session->connection());
   m_session = std::move(session);
-  m_query = std::move(query);
   m_dsn = dsn;
   m_session_watch = watch;
 }
 
 void PollWorker::drop_session() {
-  const std::lock_guard lock(m_session_mutex);
   m_query.reset();
   m_session.reset();
 }
@@ -44,6 +44,8 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     auto observation = std::make_shared<const Observation>(std::move(snapshot));
     result.actions = m_actions.run(*observation, config, m_session->connection());
     result.observation = std::move(observation);
+    // A connection lost while signalling: the poll stands, the next one reconnects.
+    if (!m_session->connection().is_open()) drop_session();
   } catch (const std::exception& e) {
     // Whatever went wrong, the next poll starts from a fresh session.
     result.error = e.what();
@@ -51,11 +53,6 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     drop_session();
   }
   return result;
-}
-
-void PollWorker::abort() noexcept {
-  const std::lock_guard lock(m_session_mutex);
-  if (m_session) m_session->abort();
 }
 
 }  // namespace lockwatch

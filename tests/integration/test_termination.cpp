@@ -1,6 +1,7 @@
 // Safe signalling against a real server: the identity re-check in the same statement as
 // the signal. Needs the test cluster (LOCKWATCH_TEST_CLUSTER_DIR, set by CTest).
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <pqxx/pqxx>
@@ -18,6 +19,8 @@ namespace {
 using testing::alive;
 using testing::cluster_dsn;
 using testing::gone_within;
+
+constexpr auto k_exit_wait = std::chrono::milliseconds(500);
 
 // A client session left idle in transaction, as the poll would have seen it.
 struct Victim {
@@ -44,8 +47,24 @@ TEST_SUITE("termination") {
     Victim victim;
     const SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::terminated);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::terminated);
     CHECK(gone_within(observer, seen.pid, std::chrono::seconds(5)));
+  }
+
+  TEST_CASE("terminated means gone: a backend that cannot exit in time is 'unknown'") {
+    pqxx::connection observer(cluster_dsn());
+    Victim victim;
+    const SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
+    REQUIRE(::kill(seen.pid, SIGSTOP) == 0);  // it cannot act on SIGTERM until continued
+    std::string error;
+    const Outcome outcome =
+        signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error);
+    ::kill(seen.pid, SIGCONT);
+    CHECK(outcome == Outcome::unknown);
+    CHECK(error.find("had not exited") != std::string::npos);
+    CHECK(error.find("did not terminate within 500 milliseconds") != std::string::npos);
+    CHECK(gone_within(observer, seen.pid, std::chrono::seconds(5)));  // the signal was sent
   }
 
   TEST_CASE("a different backend_start (pid reused) signals nothing") {
@@ -54,7 +73,8 @@ TEST_SUITE("termination") {
     SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     seen.backend_start -= 1;  // the session the poll saw had the same pid but started earlier
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
@@ -65,7 +85,8 @@ TEST_SUITE("termination") {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let state_change differ
     victim.transaction.exec("SELECT 2");                        // same state, new state_change
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
@@ -75,7 +96,8 @@ TEST_SUITE("termination") {
     SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     seen.state = "active";
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
@@ -88,7 +110,8 @@ TEST_SUITE("termination") {
     }
     REQUIRE(gone_within(observer, seen.pid, std::chrono::seconds(5)));
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
   }
 
   TEST_CASE("a refusal is 'denied', not an exception") {
@@ -100,7 +123,8 @@ TEST_SUITE("termination") {
     Victim victim;  // a superuser's session: lw_weak may not signal it
     const SessionIdentity seen = identity_seen_by_poll(setup, victim.connection.backendpid());
     std::string error;
-    CHECK(signal_backend(weak, PolicyAction::terminate, seen, error) == Outcome::denied);
+    CHECK(signal_backend(weak, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::denied);
     CHECK(error.find("superuser") != std::string::npos);
     CHECK(alive(setup, seen.pid));
   }

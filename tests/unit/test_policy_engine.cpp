@@ -580,8 +580,12 @@ TEST_SUITE("policy decisions") {
         {Outcome::dry_run, "dry_run"},      {Outcome::vanished, "vanished"},
         {Outcome::protected_, "protected"}, {Outcome::rate_limited, "rate_limited"},
         {Outcome::denied, "denied"},        {Outcome::failed, "failed"},
+        {Outcome::unknown, "unknown"},
     };
     for (const auto& [outcome, label] : labels) CHECK(to_string(outcome) == label);
+    // The metric declares every settled outcome: all of them but pending.
+    CHECK(settled_outcomes().size() == std::size(labels) - 1);
+    for (const Outcome o : settled_outcomes()) CHECK(o != Outcome::pending);
   }
 }
 
@@ -851,6 +855,96 @@ TEST_SUITE("policy reporting") {
       backend_of(reused, 65365).backend_start = k_now - k_second;
       decide(engine, reused, live_safety(), {policy});
       CHECK(engine.note_outcome(d));
+    }
+  }
+}
+
+TEST_SUITE("policy signal confirmation") {
+  // The seed incident's root, signalled with an unknown result at monotonic time 0.
+  struct Signalled {
+    PolicyEngine engine;
+    Decision sent;
+    explicit Signalled(PolicyAction action = PolicyAction::terminate) {
+      sent = only_decision(decide(engine, seed_incident(), live_safety(),
+                                  {live_policy("p", action)}, monotonic_at(0)));
+      REQUIRE(sent.outcome == Outcome::pending);
+      sent.outcome = Outcome::unknown;
+      sent.reason = "no answer";
+      REQUIRE(engine.note_outcome(sent));
+    }
+  };
+
+  ActivitySnapshot without_root() {
+    ActivitySnapshot s = seed_incident();
+    std::erase_if(s.backends, [](const Backend& b) { return b.pid == 65365; });
+    return s;
+  }
+
+  TEST_CASE("a terminated session gone at the next poll is confirmed terminated") {
+    Signalled s;
+    const Decisions settled = s.engine.confirm(Observation(without_root()), monotonic_at(k_second));
+    const Decision& d = only_decision(settled);
+    CHECK(d.outcome == Outcome::terminated);
+    CHECK(d.target.pid == 65365);
+    CHECK(d.reason == "confirmed by a later poll: the session is gone");
+    CHECK(s.engine.confirm(Observation(without_root()), monotonic_at(2 * k_second)).empty());
+  }
+
+  TEST_CASE("a pid now used by another session counts as gone") {
+    Signalled s;
+    ActivitySnapshot reused = seed_incident();
+    backend_of(reused, 65365).backend_start = k_now - k_second;
+    CHECK(only_decision(s.engine.confirm(Observation(reused), monotonic_at(k_second))).outcome ==
+          Outcome::terminated);
+  }
+
+  TEST_CASE("still there: no confirmation yet, not signalled again, no rate-limit slot taken") {
+    Signalled s;
+    CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(k_second)).empty());
+    ActivitySnapshot two = seed_incident();
+    const ActivitySnapshot other = independent_roots({500});
+    two.backends.insert(two.backends.end(), other.backends.begin(), other.backends.end());
+    // Two a minute: the first signal took one; the root awaiting confirmation takes none.
+    const Decisions next =
+        decide(s.engine, two, live_safety(2), {live_policy("p", PolicyAction::terminate)},
+               monotonic_at(k_second));
+    REQUIRE(next.size() == 2);
+    CHECK(next[0].target.pid == 65365);
+    CHECK(next[0].outcome == Outcome::unknown);
+    CHECK_FALSE(s.engine.note_outcome(next[0]));  // the same unknown is no news
+    CHECK(next[1].outcome == Outcome::pending);   // the second slot went to the other root
+  }
+
+  TEST_CASE("still unchanged after the window: failed, and the session may be decided again") {
+    Signalled s;
+    CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(9 * k_second)).empty());
+    const Decision& d =
+        only_decision(s.engine.confirm(Observation(seed_incident()), monotonic_at(10 * k_second)));
+    CHECK(d.outcome == Outcome::failed);
+    CHECK(d.reason == "still unchanged 10s after the signal (no answer)");
+    const Decision again = only_decision(decide(s.engine, seed_incident(), live_safety(),
+                                                {live_policy()}, monotonic_at(10 * k_second)));
+    CHECK(again.outcome == Outcome::pending);
+  }
+
+  TEST_CASE("a cancel is confirmed when the statement ended, or the session") {
+    SUBCASE("state_change moved") {
+      Signalled s(PolicyAction::cancel);
+      ActivitySnapshot later = seed_incident();
+      *backend_of(later, 65365).state_change += k_second;
+      const Decision& d =
+          only_decision(s.engine.confirm(Observation(later), monotonic_at(k_second)));
+      CHECK(d.outcome == Outcome::cancelled);
+      CHECK(d.reason == "confirmed by a later poll: the statement ended");
+    }
+    SUBCASE("the session is gone") {
+      Signalled s(PolicyAction::cancel);
+      CHECK(only_decision(s.engine.confirm(Observation(without_root()), monotonic_at(k_second)))
+                .outcome == Outcome::cancelled);
+    }
+    SUBCASE("unchanged: not yet") {
+      Signalled s(PolicyAction::cancel);
+      CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(k_second)).empty());
     }
   }
 }
