@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "cli/cli_session.hpp"
 #include "cli/command_line.hpp"
 #include "core/chain_tree.hpp"
 #include "core/session_description.hpp"
@@ -10,10 +11,10 @@
 namespace lockwatch {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr auto k_report_interval = std::chrono::seconds(1);
 constexpr std::size_t k_blocker_query_chars = 40;
 constexpr const char* k_lock_not_available = "55P03";
+constexpr const char* k_query_canceled = "57014";
 
 std::string milliseconds(Duration d) {
   return "'" + std::to_string(d.count()) + "ms'";
@@ -45,24 +46,32 @@ DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
                      const WatchConfig& watch, std::ostream& out)
     : m_ddl(ddl),
       m_report(report),
-      m_query(report.connection(), read_server_info(report.connection())),
-      m_options{watch.query_text_max, watch.redact_queries, false, {}, Duration(0)},
+      m_options{watch.query_text_max, watch.redact_queries, false, {}, Duration(0), {}},
       m_lock_timeout(request.lock_timeout),
       m_statement_timeout(request.statement_timeout),
+      m_step_deadline(step_deadline(watch)),
       m_out(out) {
   // The session pins search_path to pg_catalog for the watchdog's own queries; the DDL
   // must resolve names as it would in psql.
-  pqxx::nontransaction tx(m_ddl.connection());
-  tx.exec("RESET search_path; RESET jit");
-  m_ddl_pid = tx.exec1("SELECT pg_catalog.pg_backend_pid()")[0].as<int>();
+  m_ddl_pid = within_deadline(m_ddl.abort_switch(), m_step_deadline, "ddl", [this] {
+    pqxx::nontransaction tx(m_ddl.connection());
+    tx.exec("RESET search_path; RESET jit");
+    return tx.exec1("SELECT pg_catalog.pg_backend_pid()")[0].as<int>();
+  });
+  m_query = within_deadline(m_report.abort_switch(), m_step_deadline, "ddl", [this] {
+    return std::make_unique<ActivityQuery>(m_report.connection(),
+                                           read_server_info(m_report.connection()));
+  });
 }
 
 void DdlRunner::prepare() {
-  pqxx::nontransaction tx(m_ddl.connection());
-  // SQL with its own BEGIN leaves the session in a failed transaction after a timeout.
-  tx.exec("ROLLBACK");
-  tx.exec("SET lock_timeout = " + milliseconds(m_lock_timeout) +
-          "; SET statement_timeout = " + milliseconds(m_statement_timeout));
+  within_deadline(m_ddl.abort_switch(), m_step_deadline, "ddl", [this] {
+    pqxx::nontransaction tx(m_ddl.connection());
+    // SQL with its own BEGIN leaves the session in a failed transaction after a timeout.
+    tx.exec("ROLLBACK");
+    tx.exec("SET lock_timeout = " + milliseconds(m_lock_timeout) +
+            "; SET statement_timeout = " + milliseconds(m_statement_timeout));
+  });
 }
 
 DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
@@ -71,24 +80,57 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
     tx.exec(sql);
     return {};
   } catch (const pqxx::sql_error& e) {
+    if (m_cancelled && e.sqlstate() == k_query_canceled) {
+      return {AttemptResult::lock_timeout,
+              "waited on a lock for lock_timeout " + format_duration(m_lock_timeout) +
+                  " although the SQL had changed lock_timeout: cancelled by pg_lockwatch"};
+    }
     const bool timed_out = e.sqlstate() == k_lock_not_available;
     return {timed_out ? AttemptResult::lock_timeout : AttemptResult::error, one_line(e.what())};
   } catch (const std::exception& e) {
+    if (m_ddl.abort_switch().tripped()) {
+      return {AttemptResult::error, no_answer_error("ddl", m_step_deadline)};
+    }
     return {AttemptResult::error, one_line(e.what())};
   }
 }
 
-void DdlRunner::report(DdlAttempt& attempt) {
+bool DdlRunner::report(DdlAttempt& attempt) {
   try {
-    const Observation obs = m_query.observe(m_options);
-    if (!obs.graph().is_waiting(ddl_pid())) return;
+    const Observation obs(within_deadline(m_report.abort_switch(), m_step_deadline, "ddl",
+                                          [this] { return m_query->run(m_options); }));
+    if (!obs.graph().is_waiting(ddl_pid())) return false;
     attempt.blocked_by = describe_roots(obs, ddl_pid());
     m_out << "attempt " << attempt.number << ": waiting "
           << whole_seconds(obs.wait_seconds(ddl_pid())) << " for a lock behind:\n"
           << indented(render_chain_tree(obs, TreeOptions{ddl_pid(), "this DDL", 60})) << std::flush;
+    return true;
   } catch (const std::exception& e) {
     m_out << "attempt " << attempt.number
           << ": could not read the blocking chain: " << one_line(e.what()) << "\n";
+    // The server no longer answers the report session: nothing holds the attempt to its
+    // lock_timeout any more, so it ends too.
+    if (m_report.abort_switch().tripped()) m_ddl.abort();
+    return false;
+  }
+}
+
+void DdlRunner::hold_to_lock_timeout(bool waiting) {
+  const auto now = Clock::now();
+  if (!waiting) {
+    m_waiting_since.reset();
+    return;
+  }
+  if (!m_waiting_since) m_waiting_since = now;
+  if (m_cancelled || now - *m_waiting_since < m_lock_timeout) return;
+  m_cancelled = true;
+  try {
+    within_deadline(m_report.abort_switch(), m_step_deadline, "ddl", [this] {
+      pqxx::nontransaction(m_report.connection())
+          .exec_params("SELECT pg_catalog.pg_cancel_backend($1)", ddl_pid());
+    });
+  } catch (const std::exception& e) {
+    m_out << "could not cancel the attempt: " << one_line(e.what()) << "\n";
   }
 }
 
@@ -96,6 +138,8 @@ DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
   DdlAttempt attempt;
   attempt.number = number;
   const auto started = Clock::now();
+  m_waiting_since.reset();
+  m_cancelled = false;
   try {
     prepare();
   } catch (const std::exception& e) {
@@ -107,8 +151,9 @@ DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
   // Look once before a short lock_timeout expires, then every second.
   auto next = started + std::min<Clock::duration>(k_report_interval, m_lock_timeout / 2);
   while (running.wait_until(next) == std::future_status::timeout) {
-    report(attempt);
+    hold_to_lock_timeout(report(attempt));
     next = Clock::now() + k_report_interval;
+    if (m_waiting_since && !m_cancelled) next = std::min(next, *m_waiting_since + m_lock_timeout);
   }
   const Execution done = running.get();
   attempt.result = done.result;

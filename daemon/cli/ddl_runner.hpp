@@ -1,5 +1,9 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <memory>
 #include <ostream>
 #include <string>
 
@@ -13,7 +17,9 @@ namespace lockwatch {
 
 // Runs DDL attempts on `ddl` (a read-write session on the server itself), each under the
 // request's lock_timeout, while `report` (a second session) prints the chain of sessions
-// in front of a waiting attempt every second to `out`.
+// in front of a waiting attempt every second to `out`. The report session also holds the
+// attempt to lock_timeout from outside: SQL that changes lock_timeout itself is cancelled
+// once it has been seen waiting on a lock that long.
 class DdlRunner {
  public:
   DdlRunner(Session& ddl, Session& report, const DdlRequest& request, const WatchConfig& watch,
@@ -31,18 +37,26 @@ class DdlRunner {
     std::string error;
   };
 
+  using Clock = std::chrono::steady_clock;
+
   void prepare();
   Execution execute(const std::string& sql);
-  void report(DdlAttempt& attempt);
+  // Prints the chain in front of a waiting attempt; true when the attempt waits on a lock.
+  bool report(DdlAttempt& attempt);
+  // Cancels the attempt once it has waited on a lock for lock_timeout, seen from outside.
+  void hold_to_lock_timeout(bool waiting);
 
   Session& m_ddl;
   Session& m_report;
-  ActivityQuery m_query;
+  std::unique_ptr<ActivityQuery> m_query;  // on `report`, made under the step deadline
   ActivityOptions m_options;
   Duration m_lock_timeout;
   Duration m_statement_timeout;
+  Duration m_step_deadline;
   std::ostream& m_out;
   int m_ddl_pid = 0;
+  std::optional<Clock::time_point> m_waiting_since;  // this attempt, seen waiting since
+  std::atomic<bool> m_cancelled{false};              // by hold_to_lock_timeout()
 };
 
 }  // namespace lockwatch

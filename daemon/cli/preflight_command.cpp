@@ -14,8 +14,10 @@ int run_preflight(const PreflightRequest& request) {
   const auto session =
       open_cli_session(target, watch_settings(target), PoolerRule::warn, "preflight");
   // Locks first, then activity: every holder seen is then in the snapshot unless it ended.
-  const auto locks = read_relation_locks(session->connection(), request.tables);
-  const Observation obs = observe(*session, target.config.watch);
+  const auto locks =
+      within_deadline(session->abort_switch(), step_deadline(target.config.watch), "preflight",
+                      [&] { return read_relation_locks(session->connection(), request.tables); });
+  const Observation obs = observe(*session, target.config.watch, "preflight");
   const PreflightReport report =
       assess_preflight(request, obs, locks, session->connection().dbname());
   std::cout << (request.json ? render_preflight_json(report) + "\n"

@@ -244,6 +244,25 @@ void check_states(const Reader& r, const Section& s, const std::vector<std::stri
   }
 }
 
+// pg_cancel_backend() stops the running statement; a session idle (in a transaction or
+// not) runs none and ignores the cancel, which would then be audited as "cancelled".
+void check_cancel_states(const Reader& r, const Section& s, const Policy& p) {
+  if (p.action != PolicyAction::cancel) return;
+  const toml::node* states = s.table.get("states");
+  if (!states) {
+    r.fail(s.table.get("action")->source(), s, "action",
+           "\"cancel\" stops a running statement and the default states (idle in "
+           "transaction) run none: set states = [\"active\"], or use action = \"terminate\"");
+  }
+  for (const std::string& state : p.states) {
+    if (state == "active" || state == "fastpath function call") continue;
+    r.fail(states->source(), s, "states",
+           "\"" + state +
+               "\" runs no statement for action = \"cancel\" to stop: keep \"active\" (and "
+               "\"fastpath function call\") only, or use action = \"terminate\"");
+  }
+}
+
 Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety) {
   r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age", "only_if_blocking",
                    "min_blocked", "min_blocked_wait", "roots_only", "applications",
@@ -260,6 +279,7 @@ Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety
                                    : PolicyAction::log;
   r.read(s, "states", p.states);
   check_states(r, s, p.states);
+  check_cancel_states(r, s, p);
   r.read(s, "min_state_age", p.min_state_age, 0s);
   r.read(s, "min_xact_age", p.min_xact_age, 0s);
   r.read(s, "only_if_blocking", p.only_if_blocking);

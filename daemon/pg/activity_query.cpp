@@ -18,8 +18,8 @@ constexpr const char* k_statement = "pg_lockwatch_poll";
 // lock (pg_stat_activity and pg_locks are views that would join pg_database and
 // pg_authid). What it returns, by the first column:
 //   a  a backend that matters: every one with $2 (the CLI), else those holding or awaiting
-//      a lock on a contended object, their parallel leaders, and the policy candidates
-//      ($3 states at least $4 seconds in them);
+//      a lock on a contended object, their parallel leaders, the policy candidates ($3
+//      states at least $4 seconds in them) and those asked for by pid ($5);
 //   q  a contended object (one some backend waits for) with all its non-fastpath entries
 //      aggregated, in pg_lock_status() order: sessions (a pid; for a prepared transaction,
 //      which has none, a negative code of its virtual transaction), modes, granted,
@@ -90,6 +90,7 @@ SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
     OR a.pid IN (SELECT involved.pid FROM involved)
     OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved))
     OR (a.state = ANY ($3) AND a.state_change <= now() - $4 * interval '1 second')
+    OR a.pid = ANY ($5)
 UNION ALL
 SELECT 'q', q.database::int8, q.relation::int8, q.page::int8, q.tuple::int8,
        q.transactionid::text::int8, q.classid::int8, q.objid::int8, q.objsubid::int8,
@@ -156,6 +157,12 @@ std::string text_array(const std::vector<std::string>& items) {
     }
     out += '"';
   }
+  return out + "}";
+}
+
+std::string int_array(const std::vector<int>& items) {
+  std::string out = "{";
+  for (int item : items) out += (out.size() > 1 ? "," : "") + std::to_string(item);
   return out + "}";
 }
 
@@ -408,7 +415,8 @@ PollSnapshots ActivityQuery::run(const ActivityOptions& options) {
     pqxx::nontransaction tx(m_connection);
     rows = tx.exec_prepared(k_statement, options.query_text_max, options.complete,
                             text_array(options.candidate_states),
-                            std::chrono::duration<double>(options.candidate_min_age).count());
+                            std::chrono::duration<double>(options.candidate_min_age).count(),
+                            int_array(options.include_pids));
   }
   RawPoll poll = read_rows(rows, options);
   if (m_server.facts.version_num < k_waitstart_server_version) approximate_waitstarts(poll);

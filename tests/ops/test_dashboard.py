@@ -50,7 +50,7 @@ TARGET_LABELS = {"instance", "job"}
 BACKEND_STATES = {"active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
                   "fastpath_function_call", "disabled"}
 ACTIONS = {"terminate", "cancel", "log"}
-OUTCOMES = {"terminated", "cancelled", "logged", "dry_run", "vanished", "protected", "rate_limited", "denied", "failed"}
+OUTCOMES = {"terminated", "cancelled", "logged", "dry_run", "vanished", "protected", "rate_limited", "denied", "failed", "unknown"}
 DS_VARS = {"${datasource}", "$datasource"}
 
 # Metrics the dashboard must show (issue "Operate", item 3).
