@@ -210,9 +210,33 @@ class Baseline(threading.Thread):
                 self.runs += 1
 
 
+def tail(path, lines=15):
+    try:
+        return "".join(open(path, errors="replace").readlines()[-lines:])
+    except OSError:
+        return "(none)"
+
+
 def measure(binary, kind, waiters, window):
     cluster = Cluster(waiters + 150)
     work = tempfile.mkdtemp(prefix="lockwatch-bench-run-")
+    stage = daemon = baseline = None
+    try:
+        return measure_on(binary, kind, waiters, window, cluster, work)
+    except Exception:
+        print(f"{kind} {waiters} failed; daemon log:\n{tail(os.path.join(work, 'daemon.log'))}"
+              f"server log:\n{tail(os.path.join(cluster.dir, 'pg', 'server.log'))}",
+              file=sys.stderr)
+        raise
+    finally:
+        cluster.destroy()
+        if os.environ.get("LOCKWATCH_BENCH_KEEP"):
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_on(binary, kind, waiters, window, cluster, work):
     stage = daemon = baseline = None
     try:
         stage = Stage(cluster, kind, waiters)
@@ -261,11 +285,6 @@ def measure(binary, kind, waiters, window):
             daemon.stop()
         if stage:
             stage.stop()
-        cluster.destroy()
-        if os.environ.get("LOCKWATCH_BENCH_KEEP"):
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def main():

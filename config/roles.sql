@@ -38,10 +38,11 @@
 --   pg_read_all_data / table grants: the daemon never reads user data; query
 --                  text comes from pg_stat_activity only.
 --   pg_read_server_files / pg_execute_server_program: no file or shell access.
---   CONNECTION LIMIT 3: the daemon needs one connection, a CLI run (`check`,
---                  `terminate`) a second; 3 leaves headroom for a restart
---                  overlapping with the old process, but a runaway loop cannot
---                  eat max_connections during an incident.
+--   CONNECTION LIMIT 5: the daemon holds two connections (the poll, and a
+--                  standby that polls while the lock table does not answer), a CLI
+--                  run (`check`, `terminate`) a third; 5 leaves headroom for a
+--                  restart overlapping with the old process, but a runaway loop
+--                  cannot eat max_connections during an incident.
 --   Role-level timeouts: the monitor must never become one of the waiters it
 --                  reports; the daemon may still SET other values per session.
 --
@@ -66,12 +67,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
         EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                       'NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 3', r);
+                       'NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 5', r);
         RAISE NOTICE 'pg_lockwatch: created role %', r;
     ELSE
         -- Re-assert every attribute: repairs drift, harmless when already so.
         EXECUTE format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                       'NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 3', r);
+                       'NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 5', r);
     END IF;
 
     -- INHERIT (above) is required: the privileges of pg_monitor and

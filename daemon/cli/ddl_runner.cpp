@@ -40,13 +40,20 @@ std::string describe_roots(const Observation& obs, int pid) {
   return out;
 }
 
+ActivityOptions report_options(const WatchConfig& watch) {
+  ActivityOptions options;
+  options.query_text_max = watch.query_text_max;
+  options.redact_queries = watch.redact_queries;
+  return options;
+}
+
 }  // namespace
 
 DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
                      const WatchConfig& watch, std::ostream& out)
     : m_ddl(ddl),
       m_report(report),
-      m_options{watch.query_text_max, watch.redact_queries, false, {}, Duration(0), {}},
+      m_options(report_options(watch)),
       m_lock_timeout(request.lock_timeout),
       m_statement_timeout(request.statement_timeout),
       m_step_deadline(step_deadline(watch)),

@@ -210,7 +210,11 @@ std::string render_chains_json(const Observation& obs, std::span<const RootVerdi
   json.key("root_blockers").value(static_cast<int>(locks.roots.size()));
   json.key("max_chain_length").value(locks.max_chain_length);
   json.key("longest_wait_seconds").value(locks.longest_wait_seconds);
-  json.key("lock_snapshot").value(obs.lock_snapshot().taken);
+  const LockSnapshot& snapshot = obs.lock_snapshot();
+  json.key("lock_snapshot").value(snapshot.taken);
+  json.key("lock_snapshot_stale").value(snapshot.stale);
+  json.key("lock_snapshot_age_seconds")
+      .value(snapshot.stale ? seconds_since(snapshot.taken_at, obs.now()) : 0.0);
   const std::size_t roots_shown = shown(locks.roots.size(), limits.roots);
   json.key("roots").begin_array();
   for (std::size_t i = 0; i < roots_shown; ++i) {

@@ -94,6 +94,10 @@ struct PreparedXact {
 // transactions among the holders, and the names of the relations involved.
 struct LockSnapshot {
   bool taken = false;
+  Micros taken_at = 0;  // the server's now() for the read
+  // The last snapshot, carried into a poll that could not read the lock manager (it was
+  // held by PostgreSQL's deadlock detector, say): its waits may have moved on since.
+  bool stale = false;
   std::vector<LockQueue> queues;
   std::vector<PreparedXact> prepared;
   // Schema-qualified names of the relations in `queues` that the name cache knew: those of

@@ -39,6 +39,7 @@ void NameCache::set_roles_and_databases(std::unordered_map<Oid, std::string> dat
   m_roles = std::move(roles);
   m_catalogs_read = now;
   m_catalogs_tried = now;
+  ++m_version;
 }
 
 void NameCache::set_relations(const std::vector<std::pair<Oid, std::optional<std::string>>>& names,
@@ -46,6 +47,7 @@ void NameCache::set_relations(const std::vector<std::pair<Oid, std::optional<std
   if (m_relations.size() + names.size() > k_max_relations) m_relations.clear();
   for (const auto& [oid, name] : names) m_relations[oid] = Relation{name, now};
   m_relations_failed.reset();
+  ++m_version;
 }
 
 void NameCache::roles_and_databases_failed(Clock::time_point now) {

@@ -58,6 +58,9 @@ class NameCache {
   std::optional<std::string> relation(Oid oid) const;
   std::size_t relation_count() const { return m_relations.size(); }
 
+  // Changes whenever what the cache knows changes (a copy is current while it is equal).
+  std::uint64_t version() const { return m_version; }
+
  private:
   struct Relation {
     std::optional<std::string> name;
@@ -67,6 +70,7 @@ class NameCache {
   bool retry_due(const std::optional<Clock::time_point>& last, Clock::time_point now) const;
 
   Clock::duration m_refresh;
+  std::uint64_t m_version = 0;
   std::unordered_map<Oid, std::string> m_databases;
   std::unordered_map<Oid, Role> m_roles;
   std::unordered_map<Oid, Relation> m_relations;

@@ -26,6 +26,9 @@ PollMetrics::PollMetrics()
       m_polls(counter(*m_registry, "pg_lockwatch_polls_total", "Polls attempted.")),
       m_errors(counter(*m_registry, "pg_lockwatch_poll_errors_total",
                        "Polls that failed (connection, timeout or query error).")),
+      m_stalls(counter(*m_registry, "pg_lockwatch_lock_snapshot_stalls_total",
+                       "Times the lock table did not answer within the poll's deadline while "
+                       "the server did (the standby session polled meanwhile).")),
       m_actions(prometheus::BuildCounter()
                     .Name("pg_lockwatch_policy_actions_total")
                     .Help("Policy decisions on root blockers, by policy, action and outcome.")

@@ -24,6 +24,10 @@ class PollMetrics {
   // see the first action.
   void declare_policy(std::string_view policy, std::string_view action);
 
+  // Counts one stall: the main poll's lock read waited past its deadline while the server
+  // answered, so the standby session polled instead.
+  void lock_snapshot_stall() { m_stalls.Increment(); }
+
   // Counts one audited policy decision.
   void policy_action(std::string_view policy, std::string_view action, std::string_view outcome);
 
@@ -32,6 +36,7 @@ class PollMetrics {
   prometheus::Histogram& m_duration;
   prometheus::Counter& m_polls;
   prometheus::Counter& m_errors;
+  prometheus::Counter& m_stalls;
   prometheus::Family<prometheus::Counter>& m_actions;
 };
 

@@ -120,6 +120,11 @@ void add_observation(std::vector<MetricFamily>& out, const Observation& obs, int
   out.push_back(single("pg_lockwatch_longest_lock_wait_seconds",
                        "Longest current lock wait (from pg_locks.waitstart).",
                        locks.longest_wait_seconds));
+  const LockSnapshot& snapshot = obs.lock_snapshot();
+  out.push_back(single("pg_lockwatch_lock_snapshot_age_seconds",
+                       "Age of the lock snapshot the chains come from: 0 when this poll read "
+                       "it, more while the lock table does not answer.",
+                       snapshot.stale ? seconds_since(snapshot.taken_at, obs.now()) : 0.0));
   auto [by_type, by_mode] = waits_by_type_and_mode(obs);
   out.push_back(std::move(by_type));
   out.push_back(std::move(by_mode));

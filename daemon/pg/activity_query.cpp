@@ -13,13 +13,15 @@ namespace lockwatch {
 namespace {
 
 constexpr const char* k_statement = "pg_lockwatch_poll";
+constexpr const char* k_activity_statement = "pg_lockwatch_activity";
 
-// One statement per poll, in autocommit; it names no relation, so it takes no relation
-// lock (pg_stat_activity and pg_locks are views that would join pg_database and
+// The main poll: one statement per poll, in autocommit; it names no relation, so it takes
+// no relation lock (pg_stat_activity and pg_locks are views that would join pg_database and
 // pg_authid). What it returns, by the first column:
 //   a  a backend that matters: every one with $2 (the CLI), else those holding or awaiting
 //      a lock on a contended object, their parallel leaders, the policy candidates ($3
-//      states at least $4 seconds in them) and those asked for by pid ($5);
+//      states at least $4 seconds in them) and those asked for by pid ($5); never the
+//      watchdog's own sessions (its own backend, and $6);
 //   q  a contended object (one some backend waits for) with all its non-fastpath entries
 //      aggregated, in pg_lock_status() order: sessions (a pid; for a prepared transaction,
 //      which has none, a negative code of its virtual transaction), modes, granted,
@@ -53,11 +55,15 @@ constexpr const char* k_statement = "pg_lockwatch_poll";
 //  13  wait_event_type  granted[]
 //  14  wait_event       waitstarts[]
 //  15  query
-const char* const k_poll_sql = R"SQL(
+// The activity rows of both statements, materialised once: `SELECT s.*` keeps the
+// function's tuples as they are (a projection here costs a fifth of the quiet poll).
+const char* const k_activity_cte = R"SQL(
 WITH a AS MATERIALIZED (
   SELECT s.* FROM pg_catalog.pg_stat_get_activity(NULL) AS s
-   WHERE s.pid <> pg_catalog.pg_backend_pid()
-),
+   WHERE s.pid <> pg_catalog.pg_backend_pid() AND s.pid <> ALL ($6)
+))SQL";
+
+const char* const k_lock_ctes = R"SQL(,
 l AS MATERIALIZED (
   SELECT l.* FROM pg_catalog.pg_lock_status() AS l
    WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
@@ -77,7 +83,9 @@ q AS MATERIALIZED (
 ),
 involved AS (
   SELECT DISTINCT u.pid FROM q, pg_catalog.unnest(q.sessions) AS u(pid) WHERE u.pid > 0
-)
+))SQL";
+
+const char* const k_backend_rows = R"SQL(
 SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
        (date_part('epoch', a.backend_start) * 1000000)::int8,
        (date_part('epoch', a.xact_start) * 1000000)::int8,
@@ -87,10 +95,20 @@ SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
        a.wait_event, left(a.query, $1)
   FROM a
  WHERE $2
-    OR a.pid IN (SELECT involved.pid FROM involved)
-    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved))
     OR (a.state = ANY ($3) AND a.state_change <= now() - $4 * interval '1 second')
-    OR a.pid = ANY ($5)
+    OR a.pid = ANY ($5))SQL";
+
+// The main poll's backends: those in contended objects and their parallel leaders.
+const char* const k_involved_backends = R"SQL(
+    OR a.pid IN (SELECT involved.pid FROM involved)
+    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved)))SQL";
+
+// The standby's: what pg_stat_activity shows waiting, and their parallel leaders.
+const char* const k_waiting_backends = R"SQL(
+    OR a.wait_event_type = 'Lock'
+    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.wait_event_type = 'Lock'))SQL";
+
+const char* const k_lock_rows = R"SQL(
 UNION ALL
 SELECT 'q', q.database::int8, q.relation::int8, q.page::int8, q.tuple::int8,
        q.transactionid::text::int8, q.classid::int8, q.objid::int8, q.objsubid::int8,
@@ -104,7 +122,9 @@ SELECT 'p', p.transaction::text::int8, p.dbid::int8, p.ownerid::int8,
   FROM pg_catalog.pg_prepared_xact() AS p
   JOIN l ON l.pid IS NULL AND l.granted AND l.locktype = 'transactionid'
         AND l.mode = 'ExclusiveLock' AND l.transactionid = p.transaction
- WHERE EXISTS (SELECT FROM q WHERE 0 > ANY (q.sessions))
+ WHERE EXISTS (SELECT FROM q WHERE 0 > ANY (q.sessions)))SQL";
+
+const char* const k_summary_rows = R"SQL(
 UNION ALL
 SELECT 's', count(*), (date_part('epoch', min(a.xact_start)) * 1000000)::int8,
        (date_part('epoch', min(a.state_change)) * 1000000)::int8, NULL, NULL, NULL, NULL, NULL,
@@ -374,16 +394,56 @@ void attach_names(RawPoll& poll, const NameCache& names, std::uint32_t own_datab
   }
 }
 
+// Reads the names this poll lacks into the cache; a failure is kept in `error`.
+void read_names(pqxx::connection& connection, NameCache& names, const Oids& oids,
+                std::string& error) {
+  const auto now = NameCache::Clock::now();
+  const NameCache::Wanted wanted = names.wanted(oids.databases, oids.roles, oids.relations, now);
+  // A catalog that someone holds locked must not cost the poll: names stay as they were.
+  if (wanted.roles_and_databases) {
+    try {
+      read_roles_and_databases(connection, names, now);
+    } catch (const std::exception& e) {
+      names.roles_and_databases_failed(now);
+      error = std::string("reading role and database names: ") + e.what();
+    }
+  }
+  if (!wanted.relations.empty()) {
+    try {
+      read_relation_names(connection, names, wanted.relations, now);
+    } catch (const std::exception& e) {
+      names.relations_failed(now);
+      error = std::string("reading relation names: ") + e.what();
+    }
+  }
+}
+
+PollSnapshots snapshots_of(RawPoll poll, const ActivityOptions& options) {
+  ActivitySnapshot activity;
+  activity.taken_at = poll.now;
+  activity.complete = options.complete;
+  activity.summary = std::move(poll.summary);
+  activity.backends.reserve(poll.backends.size());
+  for (RawBackend& raw : poll.backends) activity.backends.push_back(std::move(raw.backend));
+  poll.locks.taken_at = poll.now;
+  return PollSnapshots{std::move(activity), std::move(poll.locks)};
+}
+
 }  // namespace
 
 std::string poll_sql(int server_version_num) {
-  std::string sql = k_poll_sql;
+  std::string sql = std::string(k_activity_cte) + k_lock_ctes + k_backend_rows +
+                    k_involved_backends + k_lock_rows + k_summary_rows;
   substitute(sql, "@WAITSTART@",
              server_version_num >= k_waitstart_server_version
                  ? "(date_part('epoch', l.waitstart) * 1000000)::int8"
                  : "NULL::int8");
   substitute(sql, "@PREPARED@", k_prepared_code);
   return sql;
+}
+
+std::string activity_sql() {
+  return std::string(k_activity_cte) + k_backend_rows + k_waiting_backends + k_summary_rows;
 }
 
 ServerInfo read_server_info(pqxx::connection& connection) {
@@ -409,45 +469,33 @@ ActivityQuery::ActivityQuery(pqxx::connection& connection, const ServerInfo& ser
   m_connection.prepare(k_statement, poll_sql(server.facts.version_num));
 }
 
+pqxx::result ActivityQuery::execute(const char* statement, const ActivityOptions& options) {
+  pqxx::nontransaction tx(m_connection);
+  return tx.exec_prepared(statement, options.query_text_max, options.complete,
+                          text_array(options.candidate_states),
+                          std::chrono::duration<double>(options.candidate_min_age).count(),
+                          int_array(options.include_pids), int_array(options.exclude_pids));
+}
+
 PollSnapshots ActivityQuery::run(const ActivityOptions& options) {
-  pqxx::result rows;
-  {
-    pqxx::nontransaction tx(m_connection);
-    rows = tx.exec_prepared(k_statement, options.query_text_max, options.complete,
-                            text_array(options.candidate_states),
-                            std::chrono::duration<double>(options.candidate_min_age).count(),
-                            int_array(options.include_pids));
-  }
-  RawPoll poll = read_rows(rows, options);
+  RawPoll poll = read_rows(execute(k_statement, options), options);
   if (m_server.facts.version_num < k_waitstart_server_version) approximate_waitstarts(poll);
   const Oids oids = oids_of(poll, m_server.database);
-  const auto now = NameCache::Clock::now();
-  const NameCache::Wanted wanted = m_names->wanted(oids.databases, oids.roles, oids.relations, now);
-  // A catalog that someone holds locked must not cost the poll: names stay as they were.
-  if (wanted.roles_and_databases) {
-    try {
-      read_roles_and_databases(m_connection, *m_names, now);
-    } catch (const std::exception& e) {
-      m_names->roles_and_databases_failed(now);
-      m_name_error = std::string("reading role and database names: ") + e.what();
-    }
-  }
-  if (!wanted.relations.empty()) {
-    try {
-      read_relation_names(m_connection, *m_names, wanted.relations, now);
-    } catch (const std::exception& e) {
-      m_names->relations_failed(now);
-      m_name_error = std::string("reading relation names: ") + e.what();
-    }
-  }
+  read_names(m_connection, *m_names, oids, m_name_error);
   attach_names(poll, *m_names, m_server.database, oids.relations);
-  ActivitySnapshot activity;
-  activity.taken_at = poll.now;
-  activity.complete = options.complete;
-  activity.summary = std::move(poll.summary);
-  activity.backends.reserve(poll.backends.size());
-  for (RawBackend& raw : poll.backends) activity.backends.push_back(std::move(raw.backend));
-  return PollSnapshots{std::move(activity), std::move(poll.locks)};
+  return snapshots_of(std::move(poll), options);
+}
+
+PollSnapshots ActivityQuery::run_activity_only(const ActivityOptions& options,
+                                               const NameCache& names) {
+  if (!m_activity_prepared) {
+    m_connection.prepare(k_activity_statement, activity_sql());
+    m_activity_prepared = true;
+  }
+  RawPoll poll = read_rows(execute(k_activity_statement, options), options);
+  poll.locks.taken = false;  // the gate counted waiters; this statement reads no locks
+  attach_names(poll, names, m_server.database, {});
+  return snapshots_of(std::move(poll), options);
 }
 
 std::string ActivityQuery::take_name_error() {

@@ -34,6 +34,8 @@ struct ActivityOptions {
   Duration candidate_min_age{0};
   // These backends' rows too, whatever they are doing (signals awaiting confirmation).
   std::vector<int> include_pids;
+  // Never these (the watchdog's other session), nor the session's own backend.
+  std::vector<int> exclude_pids;
 };
 
 // The poll: one prepared statement that reads pg_stat_get_activity() and, only while some
@@ -50,12 +52,20 @@ class ActivityQuery {
   // run(), analysed.
   Observation observe(const ActivityOptions& options) { return Observation(run(options)); }
 
+  // The standby's poll: pg_stat_get_activity() alone, so it never waits on the lock
+  // manager (PostgreSQL's deadlock detector holds all of it while it checks a long queue);
+  // names come from `names` and are never read. No lock snapshot: locks.taken is false.
+  PollSnapshots run_activity_only(const ActivityOptions& options, const NameCache& names);
+
   // Why the last name read failed, once per failure; "" when it did not.
   std::string take_name_error();
 
  private:
+  pqxx::result execute(const char* statement, const ActivityOptions& options);
+
   pqxx::connection& m_connection;
   ServerInfo m_server;
+  bool m_activity_prepared = false;
   std::unique_ptr<NameCache> m_own_names;
   NameCache* m_names;
   std::string m_name_error;
@@ -63,5 +73,8 @@ class ActivityQuery {
 
 // The poll statement for a server version (pg_locks.waitstart exists from 14 on).
 std::string poll_sql(int server_version_num);
+
+// The standby's statement: the activity half of the poll, no lock read.
+std::string activity_sql();
 
 }  // namespace lockwatch

@@ -8,6 +8,13 @@
 namespace lockwatch {
 namespace {
 
+constexpr const char* k_query_canceled = "57014";
+
+std::string one_line(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 bool same_session_settings(const WatchConfig& a, const WatchConfig& b) {
   return a.statement_timeout == b.statement_timeout && a.lock_timeout == b.lock_timeout &&
          a.connect_timeout == b.connect_timeout;
@@ -45,6 +52,11 @@ void PollWorker::connect(const Config& config, const std::string& dsn, PollResul
   result.server_version = server.version;
   result.problems = privilege_problems(server.facts, may_signal(config));
   m_query = std::make_unique<ActivityQuery>(session->connection(), server, &m_names);
+  {
+    const std::lock_guard lock(m_shared_mutex);
+    m_server = std::make_shared<const ServerInfo>(server);
+  }
+  m_main_pid = session->backend_pid();
   m_session = std::move(session);
   m_dsn = dsn;
   m_session_watch = watch;
@@ -53,6 +65,23 @@ void PollWorker::connect(const Config& config, const std::string& dsn, PollResul
 void PollWorker::drop_session() {
   m_query.reset();
   m_session.reset();
+  m_main_pid = 0;
+}
+
+void PollWorker::publish_names() {
+  auto copy = std::make_shared<const NameCache>(m_names);
+  const std::lock_guard lock(m_shared_mutex);
+  m_names_copy = std::move(copy);
+}
+
+std::shared_ptr<const NameCache> PollWorker::published_names() const {
+  const std::lock_guard lock(m_shared_mutex);
+  return m_names_copy ? m_names_copy : std::make_shared<const NameCache>();
+}
+
+std::shared_ptr<const ServerInfo> PollWorker::server() const {
+  const std::lock_guard lock(m_shared_mutex);
+  return m_server;
 }
 
 PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
@@ -66,18 +95,34 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     if (!m_session) connect(config, dsn, result);
     result.backend_pid = m_session->backend_pid();
     ActivityOptions options = poll_options(config);
-    options.include_pids = m_actions.watched_pids();
+    {
+      const std::lock_guard lock(m_actions_mutex);
+      options.include_pids = m_actions.watched_pids();
+    }
+    if (const int standby = m_standby_pid) options.exclude_pids = {standby};
     PollSnapshots snapshots = m_query->run(options);
     result.name_error = m_query->take_name_error();
+    if (m_names.version() != m_published_version) {
+      publish_names();
+      m_published_version = m_names.version();
+    }
     auto observation = std::make_shared<const Observation>(std::move(snapshots));
-    result.actions = m_actions.run(*observation, config, m_session->connection());
+    {
+      const std::lock_guard lock(m_actions_mutex);
+      result.actions = m_actions.run(*observation, config, m_session->connection());
+    }
     result.observation = std::move(observation);
     // A connection lost while signalling: the poll stands, the next one reconnects.
     if (!m_session->connection().is_open()) drop_session();
+  } catch (const pqxx::sql_error& e) {
+    // statement_timeout (57014): the server answers, only slowly (its lock table, say,
+    // which a reconnect could not get at either); the session stays.
+    result.timed_out = e.sqlstate() == k_query_canceled;
+    result.error = one_line(e.what());
+    if (!result.timed_out) drop_session();
   } catch (const std::exception& e) {
-    // Whatever went wrong, the next poll starts from a fresh session.
-    result.error = e.what();
-    while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+    // Whatever else went wrong, the next poll starts from a fresh session.
+    result.error = one_line(e.what());
     drop_session();
   }
   return result;

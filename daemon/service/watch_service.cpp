@@ -80,6 +80,12 @@ WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, 
         m_worker_io.run();
         m_worker_done.set_value();
       }),
+      m_standby_guard(m_standby_io.get_executor()),
+      m_standby_timer(io),
+      m_standby_thread([this] {
+        m_standby_io.run();
+        m_standby_done.set_value();
+      }),
       m_collector(std::make_shared<SnapshotCollector>(m_board, LOCKWATCH_VERSION)),
       m_backoff(std::chrono::milliseconds(500), std::chrono::seconds(5)) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
@@ -90,6 +96,9 @@ WatchService::~WatchService() {
   m_worker_guard.reset();
   m_worker_io.stop();
   if (m_worker_thread.joinable()) m_worker_thread.join();
+  m_standby_guard.reset();
+  m_standby_io.stop();
+  if (m_standby_thread.joinable()) m_standby_thread.join();
 }
 
 void WatchService::start() {
@@ -136,8 +145,10 @@ void WatchService::keep_watchdog_alive(std::chrono::microseconds every) {
 
 bool WatchService::making_progress() const {
   // A poll past its deadline has had its session cut off; still running after the grace
-  // it is stuck where no abort reaches, and a restart is the cure.
-  return !m_polling || Clock::now() - m_poll_started < poll_deadline() + k_worker_stop_grace;
+  // it is stuck where no abort reaches, and a restart is the cure. Unless it waits for the
+  // lock manager while the standby keeps answering: then the daemon is sighted.
+  return !m_polling || Clock::now() - m_poll_started < poll_deadline() + k_worker_stop_grace ||
+         (m_stalled && standby_answers());
 }
 
 void WatchService::schedule_poll(Duration delay) {
@@ -155,9 +166,14 @@ Duration WatchService::poll_deadline() const {
 
 void WatchService::start_poll() {
   if (m_polling) {
-    // The previous poll is still stuck (deadline passed, socket shut down, libpq not back
-    // yet): do not pile up work behind it.
-    spdlog::debug("poll skipped: previous poll still running");
+    // The previous poll is still stuck: waiting for the lock manager (the standby polls
+    // instead), or past its deadline with its socket shut down and libpq not back yet. Do
+    // not pile up work behind it.
+    if (m_stalled && !m_standby_busy) {
+      start_standby_poll();
+    } else {
+      spdlog::debug("poll skipped: previous poll still running");
+    }
     schedule_poll(m_config->watch.interval);
     return;
   }
@@ -181,6 +197,7 @@ void WatchService::start_poll() {
 
 void WatchService::on_deadline(std::uint64_t cycle) {
   if (cycle != m_cycle || !m_polling) return;
+  if (stall_instead_of_failing(cycle)) return;
   m_deadline_hit = true;
   m_worker.abort();
   const std::string error = "poll exceeded its deadline of " + format_duration(poll_deadline()) +
@@ -192,12 +209,17 @@ void WatchService::on_deadline(std::uint64_t cycle) {
 void WatchService::finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started) {
   m_polling = false;
   m_deadline_timer.cancel();
+  const bool ok = result.observation != nullptr;  // publish_success() takes it
+  if (ok) {
+    if (m_stalled) end_stall();
+    m_last_full = result.observation;
+  }
   // What the policies did is audited whatever became of the poll: a signal sent by a poll
   // that then passed its deadline, or finished while stopping, was still sent.
   audit(result.actions.news);
   if (m_stopping) return;
   const bool late = m_deadline_hit && cycle == m_cycle;
-  if (!late) {
+  if (!late && !(result.timed_out && stall_instead_of_failing(cycle))) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     m_metrics.poll_finished(seconds, result.observation != nullptr);
     if (result.observation) {
@@ -211,6 +233,7 @@ void WatchService::finish_poll(std::uint64_t cycle, PollResult result, Clock::ti
     m_notify.ready();
     m_ready_sent = true;
   }
+  if (ok) check_standby();
   schedule_poll(next_delay());
 }
 
@@ -351,9 +374,17 @@ void WatchService::shutdown() {
   m_deadline_timer.cancel();
   m_watchdog_timer.cancel();
   m_signals.cancel();
+  m_standby_timer.cancel();
   m_worker.abort();
+  m_worker.abort_standby();
   m_worker_guard.reset();
-  if (m_worker_done.get_future().wait_for(k_worker_stop_grace) != std::future_status::ready) {
+  m_standby_guard.reset();
+  const auto give_up = Clock::now() + k_worker_stop_grace;
+  const bool worker_done =
+      m_worker_done.get_future().wait_until(give_up) == std::future_status::ready;
+  const bool standby_done =
+      m_standby_done.get_future().wait_until(give_up) == std::future_status::ready;
+  if (!worker_done || !standby_done) {
     // A poll stuck where no abort reaches (libpq connecting, a DNS lookup): exiting is
     // better than hanging, but it is not a clean stop, so the status says so.
     spdlog::error("poll worker did not stop within {}s; exiting anyway with status {}",

@@ -64,6 +64,14 @@ class WatchService {
   void apply(Config config, const std::string& dsn);
   std::string status_line(const WatchStatus& status) const;
 
+  // While the main poll's lock read waits for the lock manager (lock_stall.cpp).
+  bool stall_instead_of_failing(std::uint64_t cycle);
+  void start_standby_poll();
+  void finish_standby_poll(PollResult result, Clock::time_point started);
+  void check_standby();
+  bool standby_answers() const;
+  void end_stall();
+
   boost::asio::io_context& m_io;
   ServiceOptions m_options;
   std::shared_ptr<const Config> m_config;  // replaced whole on reload; polls hold a reference
@@ -78,6 +86,19 @@ class WatchService {
   PollWorker m_worker;
   std::promise<void> m_worker_done;
   std::thread m_worker_thread;
+
+  boost::asio::io_context m_standby_io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_standby_guard;
+  boost::asio::steady_timer m_standby_timer;
+  std::promise<void> m_standby_done;
+  std::thread m_standby_thread;
+  bool m_standby_busy = false;
+  bool m_standby_ready = false;  // the standby session is connected and answered lately
+  bool m_stalled = false;  // the main poll waits for the lock manager; the standby polls
+  Clock::time_point m_stall_since{};
+  Clock::time_point m_standby_checked{};
+  Clock::time_point m_standby_answered{};
+  std::shared_ptr<const Observation> m_last_full;  // the main poll's last, with its locks
 
   bool m_polling = false;
   Clock::time_point m_poll_started{};

@@ -144,6 +144,20 @@ class Daemon:
                 return float(m.group(3))
         return None
 
+    def backend_pid(self):
+        """The daemon's main session, as its log names it at the last connect."""
+        with self._lock:
+            pids = [int(m.group(1)) for l in self.lines
+                    if (m := re.search(r"connected to PostgreSQL .*\(watchdog backend pid (\d+)\)", l))]
+        return pids[-1] if pids else None
+
+    def standby_pid(self):
+        """The standby session's backend, once the log says it is ready."""
+        with self._lock:
+            pids = [int(m.group(1)) for l in self.lines
+                    if (m := re.search(r"standby session ready \(backend pid (\d+)\)", l))]
+        return pids[-1] if pids else None
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 

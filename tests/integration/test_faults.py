@@ -137,8 +137,7 @@ def test_frozen_server_hits_the_deadline_and_http_stays_responsive(daemon, clust
 
 def test_own_backend_terminated_by_someone_else(daemon, cluster):
     before = errors(daemon)
-    killed = cluster.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE application_name = 'pg_lockwatch'")
+    killed = cluster.query("SELECT pg_terminate_backend(%s)", (daemon.backend_pid(),))
     assert killed == [(True,)]
     wait_for(lambda: errors(daemon) > before, what="the failed poll to be counted")
     recovery_time(daemon, "own backend terminated: up again after")

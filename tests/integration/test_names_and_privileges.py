@@ -13,9 +13,8 @@ def chains(daemon):
     return json.loads(body) if status == 200 else None
 
 
-def own_pid(cluster):
-    rows = cluster.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_lockwatch'")
-    return rows[0][0] if len(rows) == 1 else None
+def own_pid(daemon):
+    return daemon.backend_pid()
 
 
 def test_a_name_refresh_that_hits_lock_timeout_keeps_the_names_and_fails_no_poll(
@@ -61,9 +60,9 @@ def test_names_that_cannot_be_read_fail_no_poll_from_an_empty_cache_and_across_a
         assert doc["roots"][0]["usename"].startswith("oid:"), "nothing could be named"
         assert daemon.find(r"names unavailable this poll .*permission denied"), daemon.log()
 
-        first = own_pid(cluster)
+        first = own_pid(daemon)
         cluster.query("SELECT pg_terminate_backend(%s)", (first,))
-        wait_for(lambda: (pid := own_pid(cluster)) and pid != first, what="a new session")
+        wait_for(lambda: (pid := own_pid(daemon)) and pid != first, what="a new session")
         errors = daemon.metric("pg_lockwatch_poll_errors_total")
         polls = daemon.metric("pg_lockwatch_polls_total")
         wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 5, what="5 polls")

@@ -2,7 +2,13 @@
 running daemon (100ms polls). Every poll sees exactly one root, the transaction that
 updated the row and went idle; none fails; /chains stays a few kilobytes; and once the
 pile-up has formed, the chain log is quiet. The cluster is the test's own, for its
-max_connections."""
+max_connections.
+
+About a second after the pile-up forms, PostgreSQL's deadlock detector starts checking
+each waiter (deadlock_timeout, 1s by default), and each check holds the whole lock table
+while it walks the queue: on a 2-core machine the lock table does not answer for 20-30 s,
+and no new connection gets in. The daemon must stay sighted through that: its standby
+session polls pg_stat_activity while the main poll's lock read waits, and no poll fails."""
 
 import json
 import os
@@ -16,6 +22,7 @@ import pytest
 from lockwatch_harness import Cluster, Daemon, wait_for, write_config
 
 WAITERS = int(os.environ.get("LOCKWATCH_PILEUP_WAITERS", "1000"))
+STORM_WINDOW = float(os.environ.get("LOCKWATCH_PILEUP_WINDOW", "35"))
 
 
 @pytest.fixture(scope="module")
@@ -63,18 +70,21 @@ def test_a_hot_row_pile_up_has_one_root_in_every_poll(big_cluster, tmp_path):
                               "-f", str(script)], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     try:
-        roots, samples, sizes = set(), 0, []
+        roots, samples, sizes, stale, down = set(), 0, [], 0, 0
         deadline = time.monotonic() + 180
         formed = None
         while time.monotonic() < deadline:
             body, doc = chains(daemon)
             samples += 1
             sizes.append(len(body))
+            stale += doc["lock_snapshot_stale"]
+            down += daemon.metric("pg_lockwatch_up") != 1
             roots |= {r["pid"] for r in doc["roots"]}
             if doc["waiting"] >= WAITERS and formed is None:
                 formed = time.monotonic()
                 log_lines_formed = len([l for l in daemon.lines if "blocking chain" in l])
-            if formed and time.monotonic() - formed > 3:  # thirty polls of the formed pile-up
+            # Through the deadlock detector's pass over the queue (see above), and a little.
+            if formed and time.monotonic() - formed > STORM_WINDOW:
                 break
             time.sleep(0.05)
         assert formed, f"the pile-up never reached {WAITERS} waiters; last: {doc['waiting']}"
@@ -84,9 +94,12 @@ def test_a_hot_row_pile_up_has_one_root_in_every_poll(big_cluster, tmp_path):
         assert top["max_chain_length"] == WAITERS + 1
         assert {g["mode"] for g in top["waiting_for"]} == {"ExclusiveLock", "ShareLock"}
         assert max(sizes) <= 64 * 1024, f"/chains reached {max(sizes)} bytes"
+        print(f"{samples} samples, {stale} from a stale lock snapshot, stalls "
+              f"{daemon.metric('pg_lockwatch_lock_snapshot_stalls_total')}")
         assert daemon.metric("pg_lockwatch_poll_errors_total") == 0, daemon.log()
+        assert down == 0, "pg_lockwatch_up was 0 in some samples"
         assert daemon.metric("pg_lockwatch_up") == 1
-        # Formed, the pile-up is no news: the chain log adds nothing in thirty polls.
+        # Formed, the pile-up is no news: the chain log adds nothing since.
         assert len([l for l in daemon.lines if "blocking chain" in l]) == log_lines_formed
     finally:
         holder_conn.rollback()

@@ -125,9 +125,12 @@ def test_metrics_pass_promtool(start_daemon, cluster, sessions, tmp_path):
 def test_own_session_is_named_and_takes_no_catalog_lock(start_daemon, cluster):
     daemon = start_daemon()
     wait_for(lambda: daemon.metric("pg_lockwatch_up") == 1, what="up")
+    # Two sessions, both named: the one that polls, and the standby that polls while the
+    # lock table does not answer.
+    wait_for(daemon.standby_pid, what="the standby session")
     rows = cluster.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_lockwatch'")
-    assert len(rows) == 1
-    own_pid = rows[0][0]
+    assert sorted(r[0] for r in rows) == sorted([daemon.backend_pid(), daemon.standby_pid()])
+    own_pids = [r[0] for r in rows]
 
     # Hold ACCESS EXCLUSIVE on everything pg_stat_activity would read. A poll that touched
     # any of them would queue behind us and fail on its lock_timeout.
@@ -144,9 +147,9 @@ def test_own_session_is_named_and_takes_no_catalog_lock(start_daemon, cluster):
     finally:
         locker.rollback()
         locker.close()
-    waiting = cluster.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
-                            (own_pid,))
-    assert waiting[0][0] != "Lock"
+    waiting = cluster.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ANY(%s)",
+                            (own_pids,))
+    assert all(w[0] != "Lock" for w in waiting)
 
 
 def test_sighup_keeps_the_last_good_config(start_daemon, tmp_path):

@@ -31,6 +31,8 @@ CONTRACT = {
     "pg_lockwatch_lock_waiting_backends_by_type": {"locktype"},
     "pg_lockwatch_lock_waiting_backends_by_mode": {"mode"},
     "pg_lockwatch_missing_privilege": {"privilege"},
+    "pg_lockwatch_lock_snapshot_age_seconds": set(),
+    "pg_lockwatch_lock_snapshot_stalls_total": set(),
     "pg_lockwatch_blocked_backends": set(),
     "pg_lockwatch_root_blockers": set(),
     "pg_lockwatch_max_chain_length": set(),

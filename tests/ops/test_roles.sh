@@ -12,14 +12,14 @@
 # What it checks:
 #   - roles.sql applies twice without error (idempotent), and repairs drift
 #   - attributes: LOGIN, INHERIT, no SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/
-#     BYPASSRLS, CONNECTION LIMIT 3; member of exactly pg_monitor+pg_signal_backend
+#     BYPASSRLS, CONNECTION LIMIT 5; member of exactly pg_monitor+pg_signal_backend
 #   - as the role: sees another user's query text and state in pg_stat_activity,
 #     pg_blocking_pids() names the blocker, pg_cancel_backend() /
 #     pg_terminate_backend() work on a non-superuser session, and fail on a
 #     superuser session
 #   - as the role: cannot read/write user tables, cannot CREATE in public of a
 #     new database, cannot CREATE DATABASE / ROLE, cannot read server files,
-#     4th concurrent connection is refused
+#     6th concurrent connection is refused
 # Creates and drops a database and a role named lw_test_*_<pid>; leaves the
 # monitoring role in place. Exit 0 pass, 1 fail, 2 setup problem.
 set -uo pipefail
@@ -135,8 +135,8 @@ check_attrs() {
   got=$(su_sql -c "SELECT rolcanlogin, rolinherit, rolsuper, rolcreatedb, rolcreaterole,
                           rolreplication, rolbypassrls, rolconnlimit
                      FROM pg_roles WHERE rolname = '$role'")
-  if [[ $got == "t|t|f|f|f|f|f|3" ]]; then
-    ok "$1: LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 3"
+  if [[ $got == "t|t|f|f|f|f|f|5" ]]; then
+    ok "$1: LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 5"
   else
     fail "$1: attributes login|inherit|super|createdb|createrole|repl|bypassrls|connlimit = $got"
   fi
@@ -268,18 +268,18 @@ got=$(as_role "$db" "COPY (SELECT 1) TO PROGRAM 'true'")
 got=$(as_role "$db" "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
 [[ $got == f ]] && ok "is not a superuser in its own session" || fail "rolsuper: '$got'"
 
-# connection limit: 3 concurrent sessions fine, a 4th refused
+# connection limit: 5 concurrent sessions fine, a 6th refused
 existing=$(su_sql -c "SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'")
 if [[ $existing -eq 0 ]]; then
-  for i in 1 2 3; do bg_start "c$i" "$role" "$role_pw" "$db"; bg_backend_pid "c$i" >/dev/null; done
+  for i in 1 2 3 4 5; do bg_start "c$i" "$role" "$role_pw" "$db"; bg_backend_pid "c$i" >/dev/null; done
   n=$(su_sql -c "SELECT count(*) FROM pg_stat_activity WHERE usename = '$role'")
   got=$(as_role "$db" "SELECT 1")
-  if [[ $n -eq 3 && $got == *"too many connections for role"* ]]; then
-    ok "3 concurrent connections allowed, 4th refused (CONNECTION LIMIT 3)"
+  if [[ $n -eq 5 && $got == *"too many connections for role"* ]]; then
+    ok "5 concurrent connections allowed, 6th refused (CONNECTION LIMIT 5)"
   else
     fail "connection limit: $n open, 4th gave '$got'"
   fi
-  for i in 1 2 3; do bg_stop "c$i"; done
+  for i in 1 2 3 4 5; do bg_stop "c$i"; done
 else
   echo "skip - live connection-limit check ($existing other $role sessions are connected)"
 fi

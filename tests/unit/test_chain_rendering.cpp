@@ -194,6 +194,7 @@ TEST_SUITE("chains JSON") {
     CHECK(is_valid_json(json));
     CHECK(json.starts_with(R"({"waiting":3,"blocked":3,"root_blockers":1,"max_chain_length":4,)"
                            R"("longest_wait_seconds":45.000,"lock_snapshot":true,)"
+                           R"("lock_snapshot_stale":false,"lock_snapshot_age_seconds":0.000,)"
                            R"("roots":[{"pid":65365,"state":"idle in transaction",)"));
     CHECK(json.ends_with(R"("roots_omitted":0,"unexplained_waiters":[]})"));
     check_in_order(
@@ -306,11 +307,21 @@ TEST_SUITE("chains JSON") {
     CHECK_FALSE(contains(json, R"("name":"p")"));
   }
 
+  TEST_CASE("a lock snapshot carried over a stall says how old it is") {
+    PollSnapshots s = seed_incident();
+    s.locks.stale = true;
+    s.locks.taken_at = k_now - 12 * k_micros_per_second;
+    const Observation obs(std::move(s));
+    const std::string json = render_chains_json(obs);
+    CHECK(contains(json, R"("lock_snapshot_stale":true,"lock_snapshot_age_seconds":12.000,)"));
+  }
+
   TEST_CASE("a quiet database renders counts of zero and no roots") {
     const Observation obs(SnapshotBuilder().active(1, "api").build());
     CHECK(render_chains_json(obs) ==
           R"({"waiting":0,"blocked":0,"root_blockers":0,"max_chain_length":0,)"
-          R"("longest_wait_seconds":0.000,"lock_snapshot":false,"roots":[],"roots_omitted":0,)"
+          R"("longest_wait_seconds":0.000,"lock_snapshot":false,"lock_snapshot_stale":false,)"
+          R"("lock_snapshot_age_seconds":0.000,"roots":[],"roots_omitted":0,)"
           R"("unexplained_waiters":[]})");
   }
 

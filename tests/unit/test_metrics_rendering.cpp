@@ -194,13 +194,14 @@ TEST_SUITE("metrics") {
 
   TEST_CASE("a successful poll exports the analysis families") {
     const Names names = family_names(status_of(seed_incident()));
-    CHECK(names.size() == k_always.size() + 11);
+    CHECK(names.size() == k_always.size() + 12);
     for (const char* name :
          {"pg_lockwatch_backends", "pg_lockwatch_lock_waiting_backends",
           "pg_lockwatch_lock_waiting_backends_by_type",
-          "pg_lockwatch_lock_waiting_backends_by_mode", "pg_lockwatch_blocked_backends",
-          "pg_lockwatch_root_blockers", "pg_lockwatch_max_chain_length",
-          "pg_lockwatch_longest_lock_wait_seconds", "pg_lockwatch_oldest_transaction_seconds",
+          "pg_lockwatch_lock_waiting_backends_by_mode", "pg_lockwatch_lock_snapshot_age_seconds",
+          "pg_lockwatch_blocked_backends", "pg_lockwatch_root_blockers",
+          "pg_lockwatch_max_chain_length", "pg_lockwatch_longest_lock_wait_seconds",
+          "pg_lockwatch_oldest_transaction_seconds",
           "pg_lockwatch_oldest_idle_in_transaction_seconds",
           "pg_lockwatch_root_blocker_blocked_backends"}) {
       CAPTURE(name);
