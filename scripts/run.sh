@@ -77,6 +77,8 @@ cleanup() {
   scripts/pg-cluster.sh destroy "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
   wait 2>/dev/null  # reap the children stopped above
+  # Nothing here pipes into another command: a child killed by SIGPIPE wrote to our stdout.
+  [[ $rc -eq $((128 + $(kill -l PIPE))) ]] && stop_signal=PIPE
   if [[ -n "$stop_signal" ]]; then
     if $running; then rc=0; else rc=$((128 + $(kill -l "$stop_signal"))); fi
   fi
