@@ -7,7 +7,8 @@
 # The root gets this machine's apt sources and settings (its mirror, a proxy, a snapshot
 # archive's Check-Valid-Until), so apt inside reaches what apt here reaches. The tarball
 # is cached in $LOCKWATCH_CACHE_DIR (default /var/cache/pg_lockwatch) under a key of those
-# settings and debootstrap's version, and made again when it is 30 days old. Needs root.
+# settings, this script and debootstrap's version, and made again when 30 days old.
+# Needs root.
 set -euo pipefail
 
 cache=${LOCKWATCH_CACHE_DIR:-/var/cache/pg_lockwatch}
@@ -25,6 +26,7 @@ apt_files() {
 
 cache_key() {
   {
+    cat "${BASH_SOURCE[0]}"  # how it is made
     debootstrap --version
     apt_files | while read -r f; do echo "$f"; cat "$f"; done
   } | sha256sum | cut -c1-16
@@ -52,6 +54,7 @@ unmount_and_remove() {
 make_base() {
   local out=$1 log
   root=$(mktemp -d "$cache/root.XXXXXX")
+  chmod 755 "$root" # it becomes /
   trap unmount_and_remove EXIT
   log="$cache/debootstrap.log"
   echo "bookworm-base: debootstrap --variant=minbase bookworm from $(mirror) (about a minute)" >&2
