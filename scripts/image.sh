@@ -3,8 +3,8 @@
 # Docker engine (CI's) and without a registry to pull the base from:
 #   scripts/image.sh [TAG]        (default TAG: localhost/pg_lockwatch:latest)
 # When buildah has no debian:bookworm-slim, one is made with debootstrap
-# (scripts/bookworm-base.sh, cached) and stored under that name. Layers are cached
-# (--layers), so a rebuild after a source edit does not run apt-get again. Needs root.
+# (scripts/bookworm-base.sh, cached) and stored under that name. No layer cache: it
+# would keep a build stage of about 1 GB per source version. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +37,4 @@ if [[ -z "$made_from" ]] ||
 fi
 echo "image: buildah bud --isolation chroot -t $tag ."
 # Docker's image format: the OCI one has no HEALTHCHECK.
-buildah bud --isolation chroot --format docker --pull=never --layers -t "$tag" .
+buildah bud --isolation chroot --format docker --pull=never -t "$tag" .
