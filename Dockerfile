@@ -1,6 +1,6 @@
 # pg_lockwatch container image (Debian bookworm).
 #
-#   docker build -t pg_lockwatch .
+#   docker build -t pg_lockwatch .        (without a Docker engine: scripts/image.sh)
 #   docker run -d --name pg_lockwatch -p 9188:9188 \
 #     -v "$PWD/dsn:/run/secrets/dsn:ro" pg_lockwatch
 #
@@ -14,9 +14,9 @@ ARG DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 # Dependencies first, so that source edits do not re-run apt-get.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN bash scripts/build.sh \
+RUN bash scripts/build.sh build -DBUILD_TESTING=OFF \
  && DESTDIR=/out cmake --install build --prefix /usr --strip \
  && test -x /out/usr/bin/pg_lockwatch
 

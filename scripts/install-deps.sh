@@ -3,6 +3,7 @@
 # Idempotent: packages already present are skipped. Needs root or sudo.
 #   scripts/install-deps.sh            build + run deps (incl. a local PostgreSQL)
 #   scripts/install-deps.sh --test     also the test tools (pgbouncer, prometheus, ...)
+#   scripts/install-deps.sh --build    only what building needs (the image's build stage)
 set -euo pipefail
 
 build_pkgs=(
@@ -12,9 +13,13 @@ build_pkgs=(
   # [http] TLS (libpq-dev pulls libssl-dev in too; named because we link it) and basic
   # auth hashes (crypt_r, crypt_gensalt_rn)
   libssl-dev libcrypt-dev
+  # the man pages and bash completion, generated from the binary's --help
+  python3
+)
+run_pkgs=(
   # the throwaway cluster of scripts/run.sh (initdb, pg_ctl, psql, pgbench; python3 picks
   # a free port)
-  postgresql postgresql-contrib python3
+  postgresql postgresql-contrib
 )
 test_pkgs=(
   pgbouncer prometheus systemd python3-psycopg2 python3-pytest python3-yaml
@@ -22,10 +27,18 @@ test_pkgs=(
   clang libclang-rt-14-dev
   # self-signed certificates for the TLS tests (ca-certificates depends on it anyway)
   openssl
+  # the image test (a bookworm base made by debootstrap, built and run by buildah) and
+  # the package test (the .deb installed into a debootstrapped root)
+  buildah debootstrap
 )
 
 want=("${build_pkgs[@]}")
-[[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+case "${1:-}" in
+  "") want+=("${run_pkgs[@]}") ;;
+  --test) want+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+  --build) ;;
+  *) echo "usage: $0 [--test|--build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

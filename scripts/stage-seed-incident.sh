@@ -46,6 +46,6 @@ session migrate2 "ALTER TABLE $table ADD COLUMN flag boolean DEFAULT false;"
 await migrate2 active Lock
 session api-read "SELECT count(*) FROM $table WHERE id = 42;"
 await api-read active Lock
-psql -qXAt -c "SELECT application_name || ' ' || pid FROM pg_stat_activity
+psql -qXAt -P pager=off -c "SELECT application_name || ' ' || pid FROM pg_stat_activity
                WHERE application_name IN ('api', 'migrate', 'migrate2', 'api-read')
                ORDER BY backend_start"
