@@ -9,7 +9,11 @@ a window the benchmark reads from /proc:
     SELECT count(*) FROM pg_stat_activity, measured the same way (the baseline);
   - the daemon's own utime+stime per poll;
 and from the daemon: failed polls, /chains size, chain log lines once the pile-up formed,
-RSS, /metrics latency and the number of series.
+RSS, /metrics latency and the number of series. Before the window, the benchmark waits out
+the lock-table stall that follows a pile-up forming (PostgreSQL's deadlock detector checks
+each waiter once, a deadlock_timeout after it started waiting) and reports it: how long
+the lock table did not answer, the polls that failed meanwhile, and those the standby
+session answered from a stale lock snapshot.
 
 Scenarios (WAITERS each): quiet (idle-in-transaction sessions, nobody waits), hot-row (an
 idle transaction updated a row; WAITERS sessions UPDATE it) and alter-queue (an idle
@@ -157,9 +161,17 @@ class Daemon:
         self.proc = subprocess.Popen([binary, "run", "--config", config, "--listen",
                                       "127.0.0.1:0"], stdout=self.log, stderr=subprocess.STDOUT)
         self.url = wait_until(self._url, 30, "the daemon to listen")
-        self.backend = wait_until(lambda: cluster.scalar(
-            "SELECT max(pid) FROM pg_stat_activity WHERE application_name = 'pg_lockwatch'"),
-            30, "the daemon's session")
+        self.backend = wait_until(lambda: self._logged(r"watchdog backend pid (\d+)"), 30,
+                                  "the daemon's session")
+
+    def _logged(self, pattern):
+        m = re.findall(pattern, open(self.log_path).read())
+        return int(m[-1]) if m else None
+
+    def backends(self):
+        """The watchdog's sessions: the one that polls and, if it is up, the standby."""
+        standby = self._logged(r"standby session ready \(backend pid (\d+)\)")
+        return [self.backend] + ([standby] if standby else [])
 
     def _url(self):
         m = re.search(r"(http://[\d.]+:\d+)/metrics", open(self.log_path).read())
@@ -186,6 +198,34 @@ class Daemon:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+def settle_after_stage(daemon, timeout=900):
+    """Waits out what follows a pile-up forming: PostgreSQL's deadlock detector checks each
+    waiter a deadlock_timeout after it started waiting, holding the lock table each time
+    (the daemon's standby session polls meanwhile). Settled: five seconds of polls in a row
+    from a fresh lock snapshot. Returns how long the lock table stalled and what the daemon
+    did meanwhile (failed polls, polls from a stale snapshot)."""
+    started = time.monotonic()
+    errors0 = daemon.metric("pg_lockwatch_poll_errors_total") or 0
+    stale = 0
+    fresh_since = None
+    last_stale = None
+    while time.monotonic() - started < timeout:
+        age = daemon.metric("pg_lockwatch_lock_snapshot_age_seconds")
+        up = daemon.metric("pg_lockwatch_up")
+        now = time.monotonic()
+        if up == 1 and not age:
+            fresh_since = fresh_since or now
+            if now - fresh_since >= 5:
+                break
+        else:
+            fresh_since = None
+            last_stale = now
+            stale += 1
+        time.sleep(0.25)
+    return {"stall": (last_stale - started) if last_stale else 0.0, "stale": stale,
+            "failed": int((daemon.metric("pg_lockwatch_poll_errors_total") or 0) - errors0)}
 
 
 class Baseline(threading.Thread):
@@ -243,14 +283,16 @@ def measure_on(binary, kind, waiters, window, cluster, work):
         daemon = Daemon(binary, cluster, work)
         baseline = Baseline(cluster)
         baseline.start()
-        time.sleep(3)  # a few polls with the pile-up formed, names cached
+        settle = settle_after_stage(daemon)
         polls0, errors0 = daemon.metric("pg_lockwatch_polls_total"), daemon.metric(
             "pg_lockwatch_poll_errors_total")
         lines0 = daemon.chain_lines()
-        server0, daemon0, base0, runs0 = (ticks(daemon.backend), ticks(daemon.proc.pid),
+        sessions = daemon.backends()
+        server_ticks = lambda: sum(ticks(pid) for pid in sessions)
+        server0, daemon0, base0, runs0 = (server_ticks(), ticks(daemon.proc.pid),
                                           ticks(baseline.pid), baseline.runs)
         time.sleep(window)
-        server1, daemon1, base1, runs1 = (ticks(daemon.backend), ticks(daemon.proc.pid),
+        server1, daemon1, base1, runs1 = (server_ticks(), ticks(daemon.proc.pid),
                                           ticks(baseline.pid), baseline.runs)
         polls = daemon.metric("pg_lockwatch_polls_total") - polls0
         errors = daemon.metric("pg_lockwatch_poll_errors_total") - errors0
@@ -266,6 +308,8 @@ def measure_on(binary, kind, waiters, window, cluster, work):
         per = lambda t0, t1, n: 1000.0 * (t1 - t0) / HZ / max(n, 1)
         result = {
             "scenario": kind, "waiters": waiters if kind != "quiet" else 0,
+            "stall_s": settle["stall"], "stall_failed": settle["failed"],
+            "stall_stale_polls": settle["stale"],
             "backends": cluster.scalar("SELECT count(*) FROM pg_stat_activity"),
             "polls": int(polls), "failed": int(errors),
             "server_ms": per(server0, server1, polls), "baseline_ms": per(base0, base1, runs1 - runs0),
@@ -302,9 +346,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, max(counts) * 2 + 500)), hard))
     print(f"binary {args.binary}, window {args.window:.0f}s, polls every {INTERVAL * 1000:.0f}ms")
-    header = ("scenario", "waiters", "backends", "polls", "failed", "server_ms", "baseline_ms",
-              "ratio", "daemon_ms", "chains_bytes", "chain_log_lines", "roots", "rss_mb",
-              "metrics_p99_ms", "series")
+    header = ("scenario", "waiters", "backends", "stall_s", "stall_failed", "stall_stale_polls",
+              "polls", "failed", "server_ms", "baseline_ms", "ratio", "daemon_ms",
+              "chains_bytes", "chain_log_lines", "roots", "rss_mb", "metrics_p99_ms", "series")
     print(" | ".join(header))
     for kind in args.scenarios.split(","):
         for n in (counts[:1] if kind == "quiet" else counts):

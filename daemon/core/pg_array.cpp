@@ -58,6 +58,20 @@ std::vector<std::optional<std::int64_t>> parse_int_array(std::string_view litera
   return out;
 }
 
+std::string text_array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& item : items) {
+    if (out.size() > 1) out += ",";
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 std::vector<bool> parse_bool_array(std::string_view literal) {
   std::vector<bool> out;
   for (const auto& element : parse_text_array(literal)) out.push_back(element && *element == "t");

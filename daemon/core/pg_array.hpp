@@ -19,4 +19,8 @@ std::vector<std::optional<std::int64_t>> parse_int_array(std::string_view litera
 // A boolean[] literal ("{t,f}"): true for "t", false for anything else.
 std::vector<bool> parse_bool_array(std::string_view literal);
 
+// A text[] literal with every element quoted, so that it reads back as written whatever
+// the elements hold (spaces, commas, quotes, backslashes, "NULL").
+std::string text_array_literal(const std::vector<std::string>& items);
+
 }  // namespace lockwatch

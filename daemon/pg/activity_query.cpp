@@ -165,21 +165,6 @@ std::string text(const pqxx::field& f) {
   return f.is_null() ? std::string() : f.as<std::string>();
 }
 
-// A text[] parameter: every element quoted, so states with spaces read back as written.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const std::string& item : items) {
-    if (out.size() > 1) out += ",";
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::string int_array(const std::vector<int>& items) {
   std::string out = "{";
   for (int item : items) out += (out.size() > 1 ? "," : "") + std::to_string(item);
@@ -472,7 +457,7 @@ ActivityQuery::ActivityQuery(pqxx::connection& connection, const ServerInfo& ser
 pqxx::result ActivityQuery::execute(const char* statement, const ActivityOptions& options) {
   pqxx::nontransaction tx(m_connection);
   return tx.exec_prepared(statement, options.query_text_max, options.complete,
-                          text_array(options.candidate_states),
+                          text_array_literal(options.candidate_states),
                           std::chrono::duration<double>(options.candidate_min_age).count(),
                           int_array(options.include_pids), int_array(options.exclude_pids));
 }

@@ -122,9 +122,10 @@ void WatchService::check_standby() {
     boost::asio::post(m_io, [this, ok, pid] {
       m_standby_busy = false;
       if (ok && !m_standby_ready) {
-        spdlog::info("standby session ready (backend pid {}): it polls while the lock table "
-                     "does not answer",
-                     pid);
+        spdlog::info(
+            "standby session ready (backend pid {}): it polls while the lock table "
+            "does not answer",
+            pid);
       }
       m_standby_ready = ok;
       if (!ok) {

@@ -26,17 +26,28 @@ bool may_signal(const Config& config) {
                      [](const Policy& p) { return p.action != PolicyAction::log && !p.dry_run; });
 }
 
-ActivityOptions poll_options(const Config& config) {
+}  // namespace
+
+ActivityOptions PollWorker::options_for(const Config& config, int other_session) const {
   ActivityOptions options;
   options.query_text_max = config.watch.query_text_max;
   options.redact_queries = config.watch.redact_queries;
   const CandidateFilter candidates = non_blocking_candidates(config.policies);
   options.candidate_states = candidates.states;
   options.candidate_min_age = candidates.min_state_age;
+  {
+    const std::lock_guard lock(m_actions_mutex);
+    options.include_pids = m_actions.watched_pids();
+  }
+  if (other_session != 0) options.exclude_pids = {other_session};
   return options;
 }
 
-}  // namespace
+ActionReport PollWorker::apply_policies(const Observation& observation, const Config& config,
+                                        pqxx::connection& connection) {
+  const std::lock_guard lock(m_actions_mutex);
+  return m_actions.run(observation, config, connection);
+}
 
 void PollWorker::connect(const Config& config, const std::string& dsn, PollResult& result) {
   const WatchConfig& watch = config.watch;
@@ -94,23 +105,14 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     m_names.set_refresh(watch.name_refresh_interval);
     if (!m_session) connect(config, dsn, result);
     result.backend_pid = m_session->backend_pid();
-    ActivityOptions options = poll_options(config);
-    {
-      const std::lock_guard lock(m_actions_mutex);
-      options.include_pids = m_actions.watched_pids();
-    }
-    if (const int standby = m_standby_pid) options.exclude_pids = {standby};
-    PollSnapshots snapshots = m_query->run(options);
+    PollSnapshots snapshots = m_query->run(options_for(config, m_standby_pid));
     result.name_error = m_query->take_name_error();
     if (m_names.version() != m_published_version) {
       publish_names();
       m_published_version = m_names.version();
     }
     auto observation = std::make_shared<const Observation>(std::move(snapshots));
-    {
-      const std::lock_guard lock(m_actions_mutex);
-      result.actions = m_actions.run(*observation, config, m_session->connection());
-    }
+    result.actions = apply_policies(*observation, config, m_session->connection());
     result.observation = std::move(observation);
     // A connection lost while signalling: the poll stands, the next one reconnects.
     if (!m_session->connection().is_open()) drop_session();

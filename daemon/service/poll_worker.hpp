@@ -65,6 +65,10 @@ class PollWorker {
   void connect(const Config& config, const std::string& dsn, PollResult& result);
   void drop_session();
 
+  // The poll's options: config, signals awaiting confirmation, the other session left out.
+  ActivityOptions options_for(const Config& config, int other_session) const;
+  ActionReport apply_policies(const Observation& observation, const Config& config,
+                              pqxx::connection& connection);
   void connect_standby(const Config& config, const std::string& dsn);
   void drop_standby();
   void publish_names();

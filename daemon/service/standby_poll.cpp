@@ -66,30 +66,18 @@ PollResult PollWorker::standby_poll(const Config& config, const std::string& dsn
   try {
     if (!m_standby) connect_standby(config, dsn);
     result.backend_pid = m_standby->backend_pid();
-    ActivityOptions options;
-    options.query_text_max = config.watch.query_text_max;
-    options.redact_queries = config.watch.redact_queries;
-    const CandidateFilter candidates = non_blocking_candidates(config.policies);
-    options.candidate_states = candidates.states;
-    options.candidate_min_age = candidates.min_state_age;
-    options.include_pids = sessions_of(last);
-    {
-      const std::lock_guard lock(m_actions_mutex);
-      const std::vector<int> watched = m_actions.watched_pids();
-      options.include_pids.insert(options.include_pids.end(), watched.begin(), watched.end());
-    }
-    if (const int main = m_main_pid) options.exclude_pids = {main};
+    ActivityOptions options = options_for(config, m_main_pid);
+    const std::vector<int> last_sessions = sessions_of(last);
+    options.include_pids.insert(options.include_pids.end(), last_sessions.begin(),
+                                last_sessions.end());
     PollSnapshots snapshots = m_standby_query->run_activity_only(options, *published_names());
     snapshots.locks = last;
     snapshots.locks.stale = true;
     auto observation = std::make_shared<const Observation>(std::move(snapshots));
-    {
-      // The last lock snapshot may be old, but every signal re-checks the session's
-      // identity (and so its state and state change) in the statement that sends it: a
-      // root still idle in the same transaction still holds what it held.
-      const std::lock_guard lock(m_actions_mutex);
-      result.actions = m_actions.run(*observation, config, m_standby->connection());
-    }
+    // The last lock snapshot may be old, but every signal re-checks the session's identity
+    // (and so its state and state change) in the statement that sends it: a root still
+    // idle in the same transaction still holds what it held.
+    result.actions = apply_policies(*observation, config, m_standby->connection());
     result.observation = std::move(observation);
     if (!m_standby->connection().is_open()) drop_standby();
   } catch (const std::exception& e) {

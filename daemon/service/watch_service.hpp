@@ -94,7 +94,7 @@ class WatchService {
   std::thread m_standby_thread;
   bool m_standby_busy = false;
   bool m_standby_ready = false;  // the standby session is connected and answered lately
-  bool m_stalled = false;  // the main poll waits for the lock manager; the standby polls
+  bool m_stalled = false;        // the main poll waits for the lock manager; the standby polls
   Clock::time_point m_stall_since{};
   Clock::time_point m_standby_checked{};
   Clock::time_point m_standby_answered{};

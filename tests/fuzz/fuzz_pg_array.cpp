@@ -10,24 +10,6 @@
 
 #include "core/pg_array.hpp"
 
-namespace {
-
-std::string quoted_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const std::string& item : items) {
-    if (out.size() > 1) out += ",";
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)lockwatch::parse_text_array(text);
@@ -45,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   items.push_back(current);
-  const auto back = lockwatch::parse_text_array(quoted_literal(items));
+  const auto back = lockwatch::parse_text_array(lockwatch::text_array_literal(items));
   bool same = back.size() == items.size();
   for (std::size_t i = 0; same && i < items.size(); ++i) same = back[i] && *back[i] == items[i];
   if (!same) {
