@@ -12,6 +12,8 @@ build_pkgs=(
   # [http] TLS (libpq-dev pulls libssl-dev in too; named because we link it) and basic
   # auth hashes (crypt_r, crypt_gensalt_rn)
   libssl-dev libcrypt-dev
+  # PostgreSQL 15's own parser, for preflight --sql's lock classifier
+  libpg-query-dev
   # the throwaway cluster of scripts/run.sh (initdb, pg_ctl, psql, pgbench; python3 picks
   # a free port)
   postgresql postgresql-contrib python3

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/expected.hpp"
+#include "core/lock_target.hpp"
+
+namespace lockwatch {
+
+// What a statement does to the session around it, as far as locking goes.
+enum class SessionEffect {
+  none,
+  begin,                // BEGIN / START TRANSACTION: later locks are held until the end
+  end,                  // COMMIT / ROLLBACK / END: the transaction's locks are released
+  sets_lock_timeout,    // SET [LOCAL] lock_timeout to a value other than 0
+  clears_lock_timeout,  // SET lock_timeout = 0, RESET lock_timeout
+};
+
+// One statement of a migration and the locks it takes, from PostgreSQL's own parse tree.
+struct ClassifiedStatement {
+  int number = 0;    // 1-based, in input order
+  std::string sql;   // its own text, without the trailing semicolon
+  std::string kind;  // the command, e.g. "ALTER TABLE", "CREATE INDEX CONCURRENTLY"
+  std::vector<LockTarget> locks;
+  std::vector<AdvisoryTarget> advisory;
+  // False when the locks are a guess: ACCESS EXCLUSIVE on every relation it names (and
+  // none at all when it names none); `unclassified` says why.
+  bool classified = true;
+  std::string unclassified;
+  std::string rewrites;  // why it rewrites (copies) a table under its lock; empty: it does not
+  std::string scans;     // why it reads a whole table under its lock; empty: it does not
+  bool needs_own_transaction = false;  // cannot run inside a transaction block
+  SessionEffect effect = SessionEffect::none;
+  std::vector<RelationName> creates;  // relations it creates (later statements may use them)
+  std::vector<std::string> notes;     // anything else the operator should know
+};
+
+// Classifies every statement of `sql` from the JSON parse tree libpg_query made of it
+// (pg_query_parse). Fails only when `parse_tree` is not such a tree.
+Expected<std::vector<ClassifiedStatement>> classify_statements(std::string_view parse_tree,
+                                                               std::string_view sql);
+
+// The strongest mode a statement takes on any relation (ACCESS SHARE when it takes none).
+LockMode strongest_mode(const ClassifiedStatement& statement);
+
+}  // namespace lockwatch

@@ -1,0 +1,101 @@
+#include "core/lock_target.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace lockwatch {
+namespace {
+
+struct ReachNames {
+  Reach reach;
+  const char* key;
+  const char* prose;  // "its indexes"
+};
+
+constexpr std::array<ReachNames, 12> k_reaches = {{
+    {Reach::children, "children", "its partitions and inheritance children"},
+    {Reach::indexes, "indexes", "its indexes"},
+    {Reach::toast, "toast", "its TOAST table"},
+    {Reach::referenced, "referenced", "the tables its foreign keys reference"},
+    {Reach::referenced_indexes, "referenced_indexes", "their indexes"},
+    {Reach::referencing, "referencing", "the tables whose foreign keys reference it"},
+    {Reach::referencing_indexes, "referencing_indexes", "their indexes"},
+    {Reach::dependents, "dependents", "the views built on it"},
+    {Reach::sources, "sources", "the relations it reads"},
+    {Reach::source_indexes, "source_indexes", "their indexes"},
+    {Reach::sequences, "sequences", "the sequences it owns"},
+    {Reach::default_partition, "default_partition", "its default partition"},
+}};
+
+const ReachNames& names(Reach reach) {
+  return k_reaches[static_cast<std::size_t>(reach)];
+}
+
+bool plain_identifier(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string quoted(const std::string& name) {
+  if (plain_identifier(name)) return name;
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string denoted(const LockTarget& t) {
+  switch (t.denotes) {
+    case Denotes::relation:
+      return t.relation.sql();
+    case Denotes::index_table:
+      return "the table of " + t.relation.sql();
+    case Denotes::referencing_tables:
+      return "the tables referencing " + t.relation.sql();
+  }
+  return t.relation.sql();
+}
+
+}  // namespace
+
+std::string RelationName::sql() const {
+  return schema.empty() ? quoted(name) : quoted(schema) + "." + quoted(name);
+}
+
+std::string reach_name(Reach reach) {
+  return names(reach).key;
+}
+
+std::optional<Reach> parse_reach(std::string_view name) {
+  for (const ReachNames& r : k_reaches) {
+    if (name == r.key) return r.reach;
+  }
+  return std::nullopt;
+}
+
+std::string advisory_key_text(const AdvisoryTarget& t) {
+  if (t.objsubid == 2) {
+    return "(" + std::to_string(static_cast<std::int32_t>(t.classid)) + ", " +
+           std::to_string(static_cast<std::int32_t>(t.objid)) + ")";
+  }
+  const auto key = static_cast<std::int64_t>((std::uint64_t{t.classid} << 32) | t.objid);
+  return std::to_string(key);
+}
+
+std::string describe_target(const LockTarget& t) {
+  std::string out = denoted(t) + " " + sql_name(t.mode);
+  for (const auto& [reach, mode] : t.reaches) {
+    out += reach == Reach::children && mode == t.mode
+               ? ", and " + std::string(names(reach).prose)
+               : "; " + std::string(names(reach).prose) + " " + sql_name(mode);
+  }
+  if (!t.constraint.empty()) out += " (through constraint " + quoted(t.constraint) + ")";
+  return out;
+}
+
+}  // namespace lockwatch
