@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <span>
+#include <tuple>
 
+#include "core/safer_forms.hpp"
 #include "core/statement_locks.hpp"
 
 namespace lockwatch {
@@ -57,10 +59,13 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-// The statement's text without surrounding whitespace and leading comments.
-std::string statement_text(std::string_view sql, std::size_t location, std::size_t length) {
+// The statement's text without surrounding whitespace and leading comments, and where it
+// starts.
+std::pair<std::string, std::size_t> statement_text(std::string_view sql, std::size_t location,
+                                                   std::size_t length) {
   std::string_view text = location < sql.size() ? sql.substr(location) : std::string_view{};
   if (length > 0) text = text.substr(0, length);
+  const std::size_t full = text.size();
   for (;;) {
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
     if (text.starts_with("--")) {
@@ -73,8 +78,9 @@ std::string statement_text(std::string_view sql, std::size_t location, std::size
       break;
     }
   }
+  const std::size_t start = location + (full - text.size());
   while (!text.empty() && (is_space(text.back()) || text.back() == ';')) text.remove_suffix(1);
-  return std::string(text);
+  return {std::string(text), start};
 }
 
 bool zero_setting(const JsonValue& args) {
@@ -166,10 +172,12 @@ Expected<std::vector<ClassifiedStatement>> classify_statements(std::string_view 
   for (const JsonValue& raw : (*tree)["stmts"].items()) {
     ClassifiedStatement s;
     s.number = static_cast<int>(statements.size()) + 1;
-    s.sql = statement_text(sql, static_cast<std::size_t>(raw["stmt_location"].integer()),
-                           static_cast<std::size_t>(raw["stmt_len"].integer()));
+    std::tie(s.sql, s.offset) =
+        statement_text(sql, static_cast<std::size_t>(raw["stmt_location"].integer()),
+                       static_cast<std::size_t>(raw["stmt_len"].integer()));
     const std::string_view tag = node_tag(raw["stmt"]);
     classify_one(tag, node_fields(raw["stmt"]), sql, s);
+    suggest_safer_form(tag, node_fields(raw["stmt"]), s);
     statements.push_back(std::move(s));
   }
   return statements;

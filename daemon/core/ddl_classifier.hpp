@@ -19,10 +19,23 @@ enum class SessionEffect {
   clears_lock_timeout,  // SET lock_timeout = 0, RESET lock_timeout
 };
 
+// One step of a safer way to do what a statement does, and the lock that step takes.
+struct SaferStep {
+  std::string sql;
+  std::string lock;  // "SHARE UPDATE EXCLUSIVE on orders: reads and writes go on"
+};
+
+// A safer way to do it: in words, and as statements where there are some.
+struct SaferForm {
+  std::string summary;
+  std::vector<SaferStep> steps;
+};
+
 // One statement of a migration and the locks it takes, from PostgreSQL's own parse tree.
 struct ClassifiedStatement {
-  int number = 0;    // 1-based, in input order
-  std::string sql;   // its own text, without the trailing semicolon
+  int number = 0;           // 1-based, in input order
+  std::string sql;          // its own text, without the trailing semicolon
+  std::size_t offset = 0;   // where `sql` starts in the input, in bytes
   std::string kind;  // the command, e.g. "ALTER TABLE", "CREATE INDEX CONCURRENTLY"
   std::vector<LockTarget> locks;
   std::vector<AdvisoryTarget> advisory;
@@ -36,6 +49,7 @@ struct ClassifiedStatement {
   SessionEffect effect = SessionEffect::none;
   std::vector<RelationName> creates;  // relations it creates (later statements may use them)
   std::vector<std::string> notes;     // anything else the operator should know
+  std::optional<SaferForm> safer;     // a way to take a weaker or shorter lock, if any
 };
 
 // Classifies every statement of `sql` from the JSON parse tree libpg_query made of it

@@ -64,6 +64,7 @@ std::string denoted(const LockTarget& t) {
 }  // namespace
 
 std::string RelationName::sql() const {
+  if (typed) return name;
   return schema.empty() ? quoted(name) : quoted(schema) + "." + quoted(name);
 }
 

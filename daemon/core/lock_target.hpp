@@ -14,9 +14,11 @@ namespace lockwatch {
 struct RelationName {
   std::string schema;  // empty: found on the search_path
   std::string name;
+  bool typed = false;  // `name` is SQL text as an operator typed it ("public.orders")
 
   // As SQL would spell it: schema.name, each part double-quoted when it needs to be.
   std::string sql() const;
+  static RelationName as_typed(std::string text) { return {"", std::move(text), true}; }
   bool operator==(const RelationName&) const = default;
   auto operator<=>(const RelationName&) const = default;
 };
