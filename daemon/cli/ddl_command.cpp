@@ -1,33 +1,17 @@
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "cli/cli_session.hpp"
 #include "cli/command_line.hpp"
 #include "cli/ddl_runner.hpp"
+#include "cli/sql_input.hpp"
 #include "cli/subcommands.hpp"
 
 namespace lockwatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string read_sql(const DdlRequest& request) {
-  if (!request.sql.empty()) return request.sql;
-  std::ostringstream text;
-  if (request.file == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(request.file, std::ios::binary);
-  if (!in) throw std::runtime_error("ddl: " + request.file + ": " + std::strerror(errno));
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The DDL's own session: read-write, with the request's timeouts.
 std::unique_ptr<Session> open_ddl_session(const CliTarget& target, const DdlRequest& request) {
@@ -71,8 +55,8 @@ int exit_code(const DdlAttempt& last) {
 }
 
 int run_ddl(const DdlRequest& request) {
-  const std::string sql = read_sql(request);
-  if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) {
+  const std::string sql = read_sql_input(request.sql, request.file, "ddl");
+  if (blank_sql(sql)) {
     return usage_error("ddl: no SQL in " + request.file);
   }
   const CliTarget target = load_cli_target(request.connection);

@@ -98,11 +98,26 @@ Expected<RetryDelay> retry_delay_option(const Arguments& args, RetryDelay fallba
   return args.has("retry-delay") ? parse_retry_delay(args.get("retry-delay")) : fallback;
 }
 
-std::optional<Error> check_tables(const Arguments& args) {
-  const std::vector<std::string> tables = args.all("table");
-  if (tables.empty()) return Error{"give at least one --table NAME"};
-  for (const std::string& table : tables) {
+std::optional<Error> check_preflight_source(const Arguments& args) {
+  const int sources =
+      (args.has("table") ? 1 : 0) + (args.has("sql") ? 1 : 0) + (args.has("file") ? 1 : 0);
+  if (sources == 0) return Error{"give --table NAME, --sql \"...\" or --file F"};
+  if (sources > 1) return Error{"give only one of --table, --sql and --file"};
+  for (const std::string& table : args.all("table")) {
     if (table.empty()) return Error{"--table: empty table name"};
+  }
+  if (args.has("table") && args.has("trace")) {
+    return Error{"--trace runs statements: give them with --sql or --file"};
+  }
+  if (!args.has("table") && args.has("lock-mode")) {
+    return Error{
+        "--lock-mode goes with --table: each statement of --sql and --file is checked "
+        "for the locks it takes"};
+  }
+  if (args.has("trace") && args.get("trace").empty()) return Error{"--trace: empty database name"};
+  if (args.has("file") && args.get("file").empty()) return Error{"--file: empty file name"};
+  if (args.has("sql") && args.get("sql").find_first_not_of(" \t\r\n;") == std::string::npos) {
+    return Error{"--sql: no SQL given"};
   }
   return std::nullopt;
 }
@@ -180,18 +195,43 @@ when it is protected, vanished or does not exist; 1 too when confirmation is dec
 
 const CommandSpec& preflight_spec() {
   static const CommandSpec k_spec{
-      "pg_lockwatch preflight --table NAME [--table NAME ...] [--lock-mode MODE]\n"
+      "pg_lockwatch preflight (--table NAME [--table NAME ...] [--lock-mode MODE]\n"
+      "                              | --sql \"...\" | --file F [--trace DATABASE])\n"
       "                              [--max-xact-age 30s] [--json] [--dsn DSN] [--config FILE]",
-      R"(Answers "could a migration take MODE on these tables right now without queueing?".
-Lists every session holding a lock on them that conflicts with MODE, the requests already
-queued on them that conflict with MODE (a new request queues behind those), and every
-transaction in this database older than --max-xact-age (0s: do not list them).
-MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER TABLE's), "SHARE
-UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
-Exit 0 clear, 1 not clear.
+      R"(Answers "could this migration take its locks right now without queueing?".
+With --table: the footprint of a DDL taking MODE on the tables, whatever the DDL: each
+table, its partitions and inheritance children (recursively), their indexes and TOAST
+tables, all at MODE. MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER
+TABLE's), "SHARE UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
+With --sql or --file (- for stdin): the statements are parsed by PostgreSQL's own parser
+(libpg_query, PostgreSQL 15) and, for each, says which relations it locks in which mode
+(foreign keys lock both tables; DROP, TRUNCATE, rewrites, REINDEX, VACUUM FULL, CLUSTER,
+REFRESH, RENAME ...), whether it rewrites or scans a table under its lock, the safer
+form and the lock that takes (NOT VALID then VALIDATE, CONCURRENTLY, SET NOT NULL through
+a validated CHECK), a missing lock_timeout, and locks held across a transaction. A
+statement it cannot classify is reported as such, assumed ACCESS EXCLUSIVE on what it
+names, and is never clear. Nothing is run unless --trace.
+Either way every session holding a conflicting lock on any relation of the footprint is
+listed with the relation and mode it holds, and so is every conflicting request already
+queued there (a new request queues behind those), and every transaction in this database
+older than --max-xact-age (0s: do not list them).
+--trace DATABASE runs the statements for real in the database the command connects to,
+which must be DATABASE (say it to show you know it is disposable): in one transaction,
+each in a savepoint, under --trace-lock-timeout and a 60s statement_timeout, then rolled
+back. The locks each took, read from pg_locks, are printed beside the prediction, and a
+lock the prediction missed makes the result not clear (and is checked for conflicts too).
+Not run: BEGIN/COMMIT, lock_timeout settings, what cannot run in a transaction block
+(CONCURRENTLY, VACUUM), COPY FROM, DO, CALL and calls of unknown functions.
+Exit 0 clear, 1 not clear (a conflict, an old transaction, an unclassified statement or a
+missed lock), 2 a syntax error, a missing table (--table) or another usage error.
 )",
       {{"table", true, true, "a table, schema-qualified or on the search_path (repeatable)"},
-       {"lock-mode", true, false, "the lock the migration needs (default ACCESS EXCLUSIVE)"},
+       {"lock-mode", true, false,
+        "with --table: the lock the DDL needs (default ACCESS EXCLUSIVE)"},
+       {"sql", true, false, "the statements of the migration"},
+       {"file", true, false, "read the statements from this file (- for stdin)"},
+       {"trace", true, false, "run them, rolled back, in this (disposable) database and compare"},
+       {"trace-lock-timeout", true, false, "lock_timeout of the traced statements (default 1s)"},
        {"max-xact-age", true, false, "list transactions older than this (default 30s)"},
        json_option(),
        dsn_option(),
@@ -263,13 +303,21 @@ Expected<TerminateRequest> terminate_request(const Arguments& args) {
 
 Expected<PreflightRequest> preflight_request(const Arguments& args) {
   if (auto error = no_positionals(args)) return *error;
-  if (auto error = check_tables(args)) return *error;
+  if (auto error = check_preflight_source(args)) return *error;
   PreflightRequest r;
   r.connection = connection_of(args);
   r.tables = args.all("table");
+  r.sql = args.get("sql");
+  r.file = args.get("file");
+  r.trace_database = args.get("trace");
   if (auto error = assign(lock_mode_option(args, r.lock_mode), r.lock_mode)) return *error;
   const auto max_age = duration_option(args, "max-xact-age", r.max_xact_age);
   if (auto error = assign(max_age, r.max_xact_age)) return *error;
+  const auto trace_timeout = duration_option(args, "trace-lock-timeout", r.trace_lock_timeout);
+  if (auto error = assign(trace_timeout, r.trace_lock_timeout)) return *error;
+  if (r.trace_lock_timeout.count() == 0) {
+    return Error{"--trace-lock-timeout must be more than 0: the trace must never queue for long"};
+  }
   r.json = args.has("json");
   return r;
 }

@@ -158,6 +158,7 @@ void classify_one(std::string_view tag, const JsonValue& f, std::string_view sql
   if (tag == "TransactionStmt") return classify_transaction(f, out);
   if (tag == "CreateSchemaStmt" && !f.has("schemaElts")) return;
   if (one_of(tag, k_lock_free)) return classify_lock_free(tag, out);
+  out.runs_code = tag == "DoStmt" || tag == "CallStmt";
   mark_unclassified(out, f, "pg_lockwatch does not know the locks of " + out.kind);
 }
 

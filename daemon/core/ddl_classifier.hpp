@@ -33,10 +33,10 @@ struct SaferForm {
 
 // One statement of a migration and the locks it takes, from PostgreSQL's own parse tree.
 struct ClassifiedStatement {
-  int number = 0;           // 1-based, in input order
-  std::string sql;          // its own text, without the trailing semicolon
-  std::size_t offset = 0;   // where `sql` starts in the input, in bytes
-  std::string kind;  // the command, e.g. "ALTER TABLE", "CREATE INDEX CONCURRENTLY"
+  int number = 0;          // 1-based, in input order
+  std::string sql;         // its own text, without the trailing semicolon
+  std::size_t offset = 0;  // where `sql` starts in the input, in bytes
+  std::string kind;        // the command, e.g. "ALTER TABLE", "CREATE INDEX CONCURRENTLY"
   std::vector<LockTarget> locks;
   std::vector<AdvisoryTarget> advisory;
   // False when the locks are a guess: ACCESS EXCLUSIVE on every relation it names (and
@@ -46,6 +46,7 @@ struct ClassifiedStatement {
   std::string rewrites;  // why it rewrites (copies) a table under its lock; empty: it does not
   std::string scans;     // why it reads a whole table under its lock; empty: it does not
   bool needs_own_transaction = false;  // cannot run inside a transaction block
+  bool runs_code = false;  // runs code pg_lockwatch cannot see into (DO, CALL, functions)
   SessionEffect effect = SessionEffect::none;
   std::vector<RelationName> creates;  // relations it creates (later statements may use them)
   std::vector<std::string> notes;     // anything else the operator should know

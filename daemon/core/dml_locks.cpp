@@ -139,6 +139,7 @@ void classify_call(const JsonValue& call, const JsonValue& statement, std::strin
       return add_lock(out, lock_of(*sequence, mode, "sequence"));
     }
     case FunctionKind::unknown:
+      out.runs_code = true;
       return mark_unclassified(
           out, statement,
           "it calls " + name.sql() + "(), and what a function locks cannot be known from outside");

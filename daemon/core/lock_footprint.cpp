@@ -22,7 +22,8 @@ class Expansion {
     for (const Oid base : bases(t, *root)) {
       add(base, t.mode, base == *root ? "" : role_text(t));
       included.push_back(base);
-      if (t.reaches.count(Reach::children)) descendants(base, t.reaches.at(Reach::children), included);
+      if (t.reaches.count(Reach::children))
+        descendants(base, t.reaches.at(Reach::children), included);
     }
     for (const Oid oid : included) related(oid, t);
   }
@@ -133,7 +134,8 @@ class Expansion {
 
   void related(Oid oid, const LockTarget& t) {
     if (const auto mode = reach(t, Reach::indexes)) indexes_of(oid, *mode);
-    if (const auto mode = reach(t, Reach::toast)) add(rel(oid).toast, *mode, "TOAST table of " + name(oid));
+    if (const auto mode = reach(t, Reach::toast))
+      add(rel(oid).toast, *mode, "TOAST table of " + name(oid));
     referenced(oid, t);
     referencing(oid, t);
     views(oid, t);

@@ -19,7 +19,7 @@ struct ForeignKey {
 
 // What the catalog says about one relation, as far as lock footprints go.
 struct CatalogRelation {
-  Oid oid = 0;  // 0: no such relation
+  Oid oid = 0;       // 0: no such relation
   std::string name;  // as psql shows it: qualified when not on the search_path
   char kind = 'r';   // pg_class.relkind
   bool is_partition = false;
@@ -57,8 +57,8 @@ struct FootprintLock {
 
 // Every relation a statement's locks reach, as the catalog has it now.
 struct Footprint {
-  std::vector<FootprintLock> locks;     // in the order found: named relations first
-  std::vector<std::string> missing;     // names that resolve to nothing (yet)
+  std::vector<FootprintLock> locks;  // in the order found: named relations first
+  std::vector<std::string> missing;  // names that resolve to nothing (yet)
 };
 
 // Expands the targets through the catalog: children recursively, indexes (including each

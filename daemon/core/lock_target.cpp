@@ -13,18 +13,18 @@ struct ReachNames {
 };
 
 constexpr std::array<ReachNames, 12> k_reaches = {{
-    {Reach::children, "children", "its partitions and inheritance children"},
-    {Reach::indexes, "indexes", "its indexes"},
-    {Reach::toast, "toast", "its TOAST table"},
-    {Reach::referenced, "referenced", "the tables its foreign keys reference"},
+    {Reach::children, "children", "partitions and children"},
+    {Reach::indexes, "indexes", "indexes"},
+    {Reach::toast, "toast", "TOAST table"},
+    {Reach::referenced, "referenced", "tables its foreign keys reference"},
     {Reach::referenced_indexes, "referenced_indexes", "their indexes"},
-    {Reach::referencing, "referencing", "the tables whose foreign keys reference it"},
+    {Reach::referencing, "referencing", "tables referencing it"},
     {Reach::referencing_indexes, "referencing_indexes", "their indexes"},
-    {Reach::dependents, "dependents", "the views built on it"},
-    {Reach::sources, "sources", "the relations it reads"},
+    {Reach::dependents, "dependents", "views on it"},
+    {Reach::sources, "sources", "what it reads if a view"},
     {Reach::source_indexes, "source_indexes", "their indexes"},
-    {Reach::sequences, "sequences", "the sequences it owns"},
-    {Reach::default_partition, "default_partition", "its default partition"},
+    {Reach::sequences, "sequences", "owned sequences"},
+    {Reach::default_partition, "default_partition", "default partition"},
 }};
 
 const ReachNames& names(Reach reach) {
@@ -92,7 +92,7 @@ std::string describe_target(const LockTarget& t) {
   std::string out = denoted(t) + " " + sql_name(t.mode);
   for (const auto& [reach, mode] : t.reaches) {
     out += reach == Reach::children && mode == t.mode
-               ? ", and " + std::string(names(reach).prose)
+               ? " with its " + std::string(names(reach).prose)
                : "; " + std::string(names(reach).prose) + " " + sql_name(mode);
   }
   if (!t.constraint.empty()) out += " (through constraint " + quoted(t.constraint) + ")";

@@ -75,8 +75,8 @@ struct AdvisoryTarget {
 // The key as the SQL function took it: "42" or "(1, 2)".
 std::string advisory_key_text(const AdvisoryTarget& target);
 
-// "orders ACCESS EXCLUSIVE, and its children; its indexes ACCESS EXCLUSIVE": one line for
-// people.
+// "orders ACCESS EXCLUSIVE with its partitions and children; indexes ACCESS EXCLUSIVE":
+// one line for people.
 std::string describe_target(const LockTarget& target);
 
 }  // namespace lockwatch

@@ -16,7 +16,8 @@ std::string on(LockMode mode, const RelationName& table) {
 }
 
 // The statement's text with `insert` put at byte `location` of the whole input.
-std::string inserted(const ClassifiedStatement& s, std::int64_t location, const std::string& insert) {
+std::string inserted(const ClassifiedStatement& s, std::int64_t location,
+                     const std::string& insert) {
   const auto at = static_cast<std::size_t>(location) - s.offset;
   if (location < static_cast<std::int64_t>(s.offset) || at > s.sql.size()) return s.sql;
   return s.sql.substr(0, at) + insert + s.sql.substr(at);
@@ -56,32 +57,33 @@ std::pair<std::string, std::string> named_constraint(const ClassifiedStatement& 
                                                      const JsonValue& c) {
   if (c.has("conname")) return {c["conname"].string(), s.sql};
   const bool foreign = c["contype"].string() == "CONSTR_FOREIGN";
-  const std::string column = foreign ? string_node(c["fk_attrs"].items().empty()
-                                                       ? JsonValue()
-                                                       : c["fk_attrs"].items()[0])
-                                     : first_column(c["raw_expr"]);
+  const std::string column =
+      foreign ? string_node(c["fk_attrs"].items().empty() ? JsonValue() : c["fk_attrs"].items()[0])
+              : first_column(c["raw_expr"]);
   const std::string name =
       table.name + (column.empty() ? "" : "_" + column) + (foreign ? "_fkey" : "_check");
   const RelationName quoted{"", name};
   return {name, inserted(s, c["location"].integer(), "CONSTRAINT " + quoted.sql() + " ")};
 }
 
-void not_valid_then_validate(const JsonValue& c, const RelationName& table, ClassifiedStatement& s) {
+void not_valid_then_validate(const JsonValue& c, const RelationName& table,
+                             ClassifiedStatement& s) {
   const auto [name, sql] = named_constraint(s, table, c);
   const bool foreign = c["contype"].string() == "CONSTR_FOREIGN";
   const RelationName referenced = foreign ? range_var_name(c["pktable"]) : RelationName{};
   SaferForm form;
-  form.summary = "add the constraint NOT VALID (checked for new rows only), then VALIDATE it: "
-                 "the scan of existing rows runs under SHARE UPDATE EXCLUSIVE";
+  form.summary =
+      "add the constraint NOT VALID (checked for new rows only), then VALIDATE it: "
+      "the scan of existing rows runs under SHARE UPDATE EXCLUSIVE";
   const std::string add_lock =
       foreign ? on(LockMode::share_row_exclusive, table) + " and " + referenced.sql()
               : on(LockMode::access_exclusive, table);
   form.steps.push_back({sql + " NOT VALID", add_lock + k_brief});
   std::string validate_lock = on(LockMode::share_update_exclusive, table);
   if (foreign) validate_lock += ", " + on(LockMode::row_share, referenced);
-  form.steps.push_back({"ALTER TABLE " + table.sql() + " VALIDATE CONSTRAINT " +
-                            RelationName{"", name}.sql(),
-                        validate_lock + k_online});
+  form.steps.push_back(
+      {"ALTER TABLE " + table.sql() + " VALIDATE CONSTRAINT " + RelationName{"", name}.sql(),
+       validate_lock + k_online});
   s.safer = form;
 }
 
@@ -91,13 +93,16 @@ void not_null_through_check(const std::string& column, const RelationName& table
   const std::string check = RelationName{"", table.name + "_" + column + "_not_null"}.sql();
   const std::string alter = "ALTER TABLE " + table.sql() + " ";
   SaferForm form;
-  form.summary = "prove the column has no NULL with a validated CHECK first: SET NOT NULL then "
-                 "skips its scan (PostgreSQL 12 and later)";
+  form.summary =
+      "prove the column has no NULL with a validated CHECK first: SET NOT NULL then "
+      "skips its scan (PostgreSQL 12 and later)";
   form.steps = {
       {alter + "ADD CONSTRAINT " + check + " CHECK (" + col + " IS NOT NULL) NOT VALID",
        on(LockMode::access_exclusive, table) + k_brief},
-      {alter + "VALIDATE CONSTRAINT " + check, on(LockMode::share_update_exclusive, table) + k_online},
-      {alter + "ALTER COLUMN " + col + " SET NOT NULL", on(LockMode::access_exclusive, table) + k_brief},
+      {alter + "VALIDATE CONSTRAINT " + check,
+       on(LockMode::share_update_exclusive, table) + k_online},
+      {alter + "ALTER COLUMN " + col + " SET NOT NULL",
+       on(LockMode::access_exclusive, table) + k_brief},
       {alter + "DROP CONSTRAINT " + check, on(LockMode::access_exclusive, table) + ": brief"},
   };
   s.safer = form;
@@ -109,8 +114,8 @@ void unique_through_index(const JsonValue& c, const RelationName& table, Classif
     columns += (columns.empty() ? "" : ", ") + RelationName{"", string_node(key)}.sql();
   }
   const bool primary = c["contype"].string() == "CONSTR_PRIMARY";
-  const std::string name = c.has("conname") ? c["conname"].string()
-                                            : table.name + (primary ? "_pkey" : "_key");
+  const std::string name =
+      c.has("conname") ? c["conname"].string() : table.name + (primary ? "_pkey" : "_key");
   const std::string quoted = RelationName{"", name}.sql();
   SaferForm form;
   form.summary = "build the index CONCURRENTLY, then make it the constraint" +
@@ -144,24 +149,28 @@ void alter_table(const JsonValue& f, ClassifiedStatement& s) {
   } else if (subtype == "AT_SetNotNull") {
     not_null_through_check(cmd["name"].string(), table, s);
   } else if (subtype == "AT_DetachPartition" && !def["concurrent"].boolean()) {
-    s.safer = SaferForm{"detach it CONCURRENTLY (not possible while the table has a default "
-                        "partition)",
-                        {{s.sql + " CONCURRENTLY",
-                          on(LockMode::share_update_exclusive, table) + k_online + k_no_block}}};
+    s.safer = SaferForm{
+        "detach it CONCURRENTLY (not possible while the table has a default "
+        "partition)",
+        {{s.sql + " CONCURRENTLY",
+          on(LockMode::share_update_exclusive, table) + k_online + k_no_block}}};
   } else if (subtype == "AT_AttachPartition") {
-    s.safer = SaferForm{"first add a CHECK constraint to the partition that matches its bound "
-                        "(NOT VALID, then VALIDATE): ATTACH PARTITION then skips its scan of "
-                        "the partition under ACCESS EXCLUSIVE",
-                        {}};
+    s.safer = SaferForm{
+        "first add a CHECK constraint to the partition that matches its bound "
+        "(NOT VALID, then VALIDATE): ATTACH PARTITION then skips its scan of "
+        "the partition under ACCESS EXCLUSIVE",
+        {}};
   } else if (subtype == "AT_AlterColumnType") {
-    s.safer = SaferForm{"add a new column of the new type, backfill it in batches, and swap the "
-                        "columns in one short transaction; or pick a binary-coercible change "
-                        "(varchar(n) to a longer varchar or to text), which does not rewrite",
-                        {}};
+    s.safer = SaferForm{
+        "add a new column of the new type, backfill it in batches, and swap the "
+        "columns in one short transaction; or pick a binary-coercible change "
+        "(varchar(n) to a longer varchar or to text), which does not rewrite",
+        {}};
   } else if (subtype == "AT_AddColumn" && !s.rewrites.empty()) {
-    s.safer = SaferForm{"add the column without the default (brief ACCESS EXCLUSIVE), SET "
-                        "DEFAULT for new rows (brief), then fill existing rows in batches",
-                        {}};
+    s.safer = SaferForm{
+        "add the column without the default (brief ACCESS EXCLUSIVE), SET "
+        "DEFAULT for new rows (brief), then fill existing rows in batches",
+        {}};
   }
 }
 
@@ -169,11 +178,12 @@ void create_index(const JsonValue& f, ClassifiedStatement& s) {
   if (f["concurrent"].boolean() || !f["relation"]["inh"].boolean()) return;
   const std::string sql = after_keyword(s.sql, "INDEX", "CONCURRENTLY");
   if (sql.empty()) return;
-  s.safer = SaferForm{"build it CONCURRENTLY: writes go on while it builds; if it fails it "
-                      "leaves an INVALID index to drop before trying again (pg_lockwatch ddl "
-                      "--drop-invalid)",
-                      {{sql, on(LockMode::share_update_exclusive, range_var_name(f["relation"])) +
-                                 k_online + k_no_block}}};
+  s.safer = SaferForm{
+      "build it CONCURRENTLY: writes go on while it builds; if it fails it "
+      "leaves an INVALID index to drop before trying again (pg_lockwatch ddl "
+      "--drop-invalid)",
+      {{sql, on(LockMode::share_update_exclusive, range_var_name(f["relation"])) + k_online +
+                 k_no_block}}};
 }
 
 void drop(const JsonValue& f, ClassifiedStatement& s) {
@@ -190,7 +200,8 @@ void drop(const JsonValue& f, ClassifiedStatement& s) {
 
 void reindex(const JsonValue& f, ClassifiedStatement& s) {
   const std::string& kind = f["kind"].string();
-  if (s.needs_own_transaction || (kind != "REINDEX_OBJECT_INDEX" && kind != "REINDEX_OBJECT_TABLE")) {
+  if (s.needs_own_transaction ||
+      (kind != "REINDEX_OBJECT_INDEX" && kind != "REINDEX_OBJECT_TABLE")) {
     return;
   }
   const std::string object = kind == "REINDEX_OBJECT_INDEX" ? "INDEX " : "TABLE ";
@@ -214,16 +225,17 @@ void partition_of(const JsonValue& f, ClassifiedStatement& s) {
   s.safer = SaferForm{"create the table on its own (CREATE TABLE ... (LIKE " + parent.sql() +
                           " INCLUDING ALL)), add a CHECK constraint matching the bound, then "
                           "ALTER TABLE " +
-                          parent.sql() + " ATTACH PARTITION ...: " +
-                          on(LockMode::share_update_exclusive, parent) +
+                          parent.sql() +
+                          " ATTACH PARTITION ...: " + on(LockMode::share_update_exclusive, parent) +
                           " instead of ACCESS EXCLUSIVE",
                       {}};
 }
 
 void rebuild(ClassifiedStatement& s) {
-  s.safer = SaferForm{"PostgreSQL has no online form of it; pg_repack or pg_squeeze rebuild a "
-                      "table with only brief ACCESS EXCLUSIVE locks",
-                      {}};
+  s.safer = SaferForm{
+      "PostgreSQL has no online form of it; pg_repack or pg_squeeze rebuild a "
+      "table with only brief ACCESS EXCLUSIVE locks",
+      {}};
 }
 
 }  // namespace

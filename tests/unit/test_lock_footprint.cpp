@@ -123,7 +123,8 @@ TEST_SUITE("lock footprint") {
 
   TEST_CASE("an index's table, with its partitions") {
     FixtureCatalog catalog;
-    LockTarget t = target("events_kind_idx", LM::access_exclusive, {{Reach::children, LM::access_exclusive}});
+    LockTarget t =
+        target("events_kind_idx", LM::access_exclusive, {{Reach::children, LM::access_exclusive}});
     t.denotes = Denotes::index_table;
     t.relation.schema = "";
     const auto f = expand_footprint({t}, catalog);
@@ -134,25 +135,27 @@ TEST_SUITE("lock footprint") {
 
   TEST_CASE("foreign keys either way, by constraint name, and views either way") {
     FixtureCatalog catalog;
-    LockTarget drop = target("items", LM::access_exclusive,
-                             {{Reach::referenced, LM::access_exclusive},
-                              {Reach::referenced_indexes, LM::access_share}});
-    CHECK(shown(expand_footprint({drop}, catalog)) ==
-          std::vector<std::string>{"items ACCESS EXCLUSIVE",
-                                   "orders ACCESS EXCLUSIVE (referenced by items (items_order_fkey))",
-                                   "orders_pkey ACCESS SHARE (index of orders)"});
+    LockTarget drop = target(
+        "items", LM::access_exclusive,
+        {{Reach::referenced, LM::access_exclusive}, {Reach::referenced_indexes, LM::access_share}});
+    CHECK(
+        shown(expand_footprint({drop}, catalog)) ==
+        std::vector<std::string>{"items ACCESS EXCLUSIVE",
+                                 "orders ACCESS EXCLUSIVE (referenced by items (items_order_fkey))",
+                                 "orders_pkey ACCESS SHARE (index of orders)"});
     drop.constraint = "some_check";
     CHECK(shown(expand_footprint({drop}, catalog)) ==
           std::vector<std::string>{"items ACCESS EXCLUSIVE"});
-    const LockTarget cascade = target("orders", LM::access_exclusive,
-                                      {{Reach::referencing, LM::access_exclusive},
-                                       {Reach::dependents, LM::access_exclusive}});
+    const LockTarget cascade = target(
+        "orders", LM::access_exclusive,
+        {{Reach::referencing, LM::access_exclusive}, {Reach::dependents, LM::access_exclusive}});
     CHECK(shown(expand_footprint({cascade}, catalog)) ==
-          std::vector<std::string>{"orders ACCESS EXCLUSIVE", "items ACCESS EXCLUSIVE (references orders)",
+          std::vector<std::string>{"orders ACCESS EXCLUSIVE",
+                                   "items ACCESS EXCLUSIVE (references orders)",
                                    "big_orders ACCESS EXCLUSIVE (view on orders)"});
-    const LockTarget read = target("big_orders", LM::access_share,
-                                   {{Reach::sources, LM::access_share},
-                                    {Reach::source_indexes, LM::access_share}});
+    const LockTarget read =
+        target("big_orders", LM::access_share,
+               {{Reach::sources, LM::access_share}, {Reach::source_indexes, LM::access_share}});
     CHECK(shown(expand_footprint({read}, catalog)) ==
           std::vector<std::string>{"big_orders ACCESS SHARE",
                                    "orders ACCESS SHARE (read by view big_orders)",

@@ -40,8 +40,8 @@ TEST_SUITE("safer forms") {
   }
 
   TEST_CASE("a foreign key: NOT VALID locks both tables briefly, VALIDATE lets writes go on") {
-    const auto s = classify(
-        "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES app.customers (id)");
+    const auto s =
+        classify("ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES app.customers (id)");
     CHECK(steps(s) == std::vector<std::string>{
                           "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY "
                           "(customer_id) REFERENCES app.customers (id) NOT VALID  -- SHARE ROW "
@@ -58,8 +58,9 @@ TEST_SUITE("safer forms") {
     CHECK(got[0] ==
           "ALTER TABLE \"Orders\" ADD CONSTRAINT \"Orders_amount_not_null\" CHECK (amount IS NOT "
           "NULL) NOT VALID  -- ACCESS EXCLUSIVE on \"Orders\": brief, it reads no rows");
-    CHECK(got[2].starts_with("ALTER TABLE \"Orders\" ALTER COLUMN amount SET NOT NULL  -- ACCESS "
-                             "EXCLUSIVE on \"Orders\": brief"));
+    CHECK(
+        got[2].starts_with("ALTER TABLE \"Orders\" ALTER COLUMN amount SET NOT NULL  -- ACCESS "
+                           "EXCLUSIVE on \"Orders\": brief"));
   }
 
   TEST_CASE("indexes, detach and refresh: CONCURRENTLY, with the lock it takes") {
@@ -68,14 +69,18 @@ TEST_SUITE("safer forms") {
               "CREATE UNIQUE INDEX CONCURRENTLY orders_ref ON orders (ref)  -- SHARE UPDATE "
               "EXCLUSIVE on orders: reads and writes go on (cannot run inside a transaction "
               "block)"});
-    CHECK(steps(classify("drop index orders_ref")).at(0).starts_with(
-        "drop index CONCURRENTLY orders_ref  -- SHARE UPDATE EXCLUSIVE"));
-    CHECK(steps(classify("ALTER TABLE events DETACH PARTITION events_1")).at(0).starts_with(
-        "ALTER TABLE events DETACH PARTITION events_1 CONCURRENTLY  -- SHARE UPDATE EXCLUSIVE"));
+    CHECK(steps(classify("drop index orders_ref"))
+              .at(0)
+              .starts_with("drop index CONCURRENTLY orders_ref  -- SHARE UPDATE EXCLUSIVE"));
+    CHECK(steps(classify("ALTER TABLE events DETACH PARTITION events_1"))
+              .at(0)
+              .starts_with("ALTER TABLE events DETACH PARTITION events_1 CONCURRENTLY  -- SHARE "
+                           "UPDATE EXCLUSIVE"));
     CHECK(steps(classify("REFRESH MATERIALIZED VIEW totals")).at(0) ==
           "REFRESH MATERIALIZED VIEW CONCURRENTLY totals  -- EXCLUSIVE on totals: reads go on");
-    CHECK(steps(classify("REINDEX INDEX orders_ref")).at(0).starts_with(
-        "REINDEX INDEX CONCURRENTLY orders_ref"));
+    CHECK(steps(classify("REINDEX INDEX orders_ref"))
+              .at(0)
+              .starts_with("REINDEX INDEX CONCURRENTLY orders_ref"));
     CHECK_FALSE(classify("CREATE INDEX CONCURRENTLY i ON orders (ref)").safer);
   }
 
