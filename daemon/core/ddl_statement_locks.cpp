@@ -163,7 +163,7 @@ void classify_reindex(const JsonValue& f, ClassifiedStatement& out) {
     LockTarget table = lock_of(name, table_mode, "table");
     table.reaches[Reach::children] = table_mode;
     table.reaches[Reach::indexes] = index_mode;
-    table.reaches[Reach::toast] = table_mode;
+    table.reaches[Reach::toast] = index_mode;  // the TOAST table SHARE, its index like the rest
     add_lock(out, std::move(table));
   } else {
     out.needs_own_transaction = true;

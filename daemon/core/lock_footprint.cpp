@@ -20,7 +20,7 @@ class Expansion {
     }
     std::vector<Oid> included;
     for (const Oid base : bases(t, *root)) {
-      add(base, t.mode, base == *root ? "" : role_text(t));
+      add(base, t.mode, base == *root ? named_role(t) : role_text(t));
       included.push_back(base);
       if (t.reaches.count(Reach::children))
         descendants(base, t.reaches.at(Reach::children), included);
@@ -46,6 +46,15 @@ class Expansion {
     if (oid == 0 || rel(oid).oid == 0) return;
     if (!m_seen.insert({oid, static_cast<int>(mode)}).second) return;
     m_out.locks.push_back(FootprintLock{oid, name(oid), mode, std::move(via)});
+  }
+
+  // What a named relation is to the statement, when it is not simply what it works on.
+  static std::string named_role(const LockTarget& t) {
+    static const char* const k_plain[] = {"", "table", "read", "written", "named (assumed)"};
+    for (const char* plain : k_plain) {
+      if (t.role == plain) return "";
+    }
+    return t.role;
   }
 
   static std::string role_text(const LockTarget& t) {
@@ -93,8 +102,12 @@ class Expansion {
 
   void indexes_of(Oid oid, LockMode mode) {
     for (const Oid index : rel(oid).indexes) add(index, mode, "index of " + name(oid));
+  }
+
+  void toast_of(Oid oid, LockMode mode) {
     const Oid toast = rel(oid).toast;
     if (toast == 0) return;
+    add(toast, mode, "TOAST table of " + name(oid));
     for (const Oid index : rel(toast).indexes) add(index, mode, "TOAST index of " + name(oid));
   }
 
@@ -134,8 +147,7 @@ class Expansion {
 
   void related(Oid oid, const LockTarget& t) {
     if (const auto mode = reach(t, Reach::indexes)) indexes_of(oid, *mode);
-    if (const auto mode = reach(t, Reach::toast))
-      add(rel(oid).toast, *mode, "TOAST table of " + name(oid));
+    if (const auto mode = reach(t, Reach::toast)) toast_of(oid, *mode);
     referenced(oid, t);
     referencing(oid, t);
     views(oid, t);

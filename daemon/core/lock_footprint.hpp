@@ -61,9 +61,9 @@ struct Footprint {
   std::vector<std::string> missing;  // names that resolve to nothing (yet)
 };
 
-// Expands the targets through the catalog: children recursively, indexes (including each
-// TOAST table's index), TOAST tables, foreign keys either way, views either way, owned
-// sequences, default partitions, as each target's reaches say.
+// Expands the targets through the catalog: children recursively, indexes, TOAST tables
+// (with their index), foreign keys either way, views either way, owned sequences, default
+// partitions, as each target's reaches say.
 Footprint expand_footprint(const std::vector<LockTarget>& targets, CatalogLookup& catalog);
 
 // The lock footprint of a DDL taking `mode` on `table`, whatever the DDL: the table with

@@ -34,7 +34,7 @@ enum class Denotes {
 enum class Reach {
   children,             // partitions and inheritance children, recursively
   indexes,              // the indexes of the relation and of each child locked
-  toast,                // their TOAST tables and TOAST indexes
+  toast,                // their TOAST tables, with the TOAST tables' indexes
   referenced,           // the tables their foreign keys reference
   referenced_indexes,   // the indexes of those
   referencing,          // the tables whose foreign keys reference them

@@ -105,8 +105,8 @@ TEST_SUITE("lock footprint") {
                           "events_default ACCESS EXCLUSIVE (partition of events)",
                           "events_kind_idx ACCESS EXCLUSIVE (index of events)",
                           "events_1_kind_idx ACCESS EXCLUSIVE (index of events_1)",
-                          "pg_toast.pg_toast_2_index ACCESS EXCLUSIVE (TOAST index of events_1)",
                           "pg_toast.pg_toast_2 ACCESS EXCLUSIVE (TOAST table of events_1)",
+                          "pg_toast.pg_toast_2_index ACCESS EXCLUSIVE (TOAST index of events_1)",
                           "events_2a_kind_idx ACCESS EXCLUSIVE (index of events_2a)",
                       });
     CHECK(f.missing.empty());
