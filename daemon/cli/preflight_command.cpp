@@ -25,10 +25,13 @@ constexpr Duration k_trace_statement_timeout = 60s;
 std::vector<ClassifiedStatement> read_statements(const PreflightRequest& request) {
   const std::string sql = read_sql_input(request.sql, request.file, "preflight");
   if (blank_sql(sql)) throw std::runtime_error("preflight: no SQL in " + request.file);
+
   const auto tree = parse_sql(sql);
   if (!tree) throw std::runtime_error("preflight: " + tree.error());
   auto statements = classify_statements(*tree, sql);
   if (!statements) throw std::runtime_error("preflight: " + statements.error());
+  const std::string source = request.file.empty() ? "--sql" : request.file;
+  if (statements->empty()) throw std::runtime_error("preflight: no statement in " + source);
   return std::move(*statements);
 }
 

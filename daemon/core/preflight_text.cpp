@@ -186,6 +186,9 @@ std::string footprint_summary(const Footprint& f) {
       {"sequence of", "sequence"},
       {"default partition of", "partition"},
       {"table of index", "table"},
+      {"referenced table", "referenced table"}, {"partition attached", "partition"},
+      {"partition detached", "partition"}, {"parent", "parent"}, {"index", "index"},
+      {"sequence", "sequence"}, {"view", "view"}, {"seen by --trace", "relation seen by --trace"},
   };
   std::vector<long long> seen;
   for (const FootprintLock& l : f.locks) {
