@@ -1,4 +1,8 @@
+#include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -7,11 +11,32 @@
 #include "cli/ddl_runner.hpp"
 #include "cli/sql_input.hpp"
 #include "cli/subcommands.hpp"
+#include "core/ddl_classifier.hpp"
+#include "parser/sql_parser.hpp"
+#include "pg/invalid_indexes.hpp"
 
 namespace lockwatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Set by SIGINT and SIGTERM; the handler then restores the default, so a second Ctrl-C
+// ends the program at once.
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_interrupt(int) {
+  g_interrupted = true;
+}
+
+void catch_interrupts() {
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 // The DDL's own session: read-write, with the request's timeouts.
 std::unique_ptr<Session> open_ddl_session(const CliTarget& target, const DdlRequest& request) {
@@ -22,36 +47,179 @@ std::unique_ptr<Session> open_ddl_session(const CliTarget& target, const DdlRequ
   return open_cli_session(target, settings, PoolerRule::refuse, "ddl");
 }
 
+// The tables and named indexes of the SQL's CREATE INDEX CONCURRENTLY statements, read
+// with PostgreSQL's parser (SQL it cannot parse is left to the server to judge).
+struct ConcurrentBuilds {
+  std::vector<std::string> tables;
+  std::vector<std::string> indexes;
+  bool any() const { return !tables.empty(); }
+};
+
+ConcurrentBuilds concurrent_builds(const std::string& sql) {
+  ConcurrentBuilds out;
+  const auto tree = parse_sql(sql);
+  if (!tree) return out;
+  const auto statements = classify_statements(*tree, sql);
+  if (!statements) return out;
+  for (const ClassifiedStatement& s : *statements) {
+    if (!s.kind.starts_with("CREATE") || !s.kind.ends_with("INDEX CONCURRENTLY")) continue;
+    if (!s.locks.empty()) out.tables.push_back(s.locks.front().relation.sql());
+    for (const RelationName& index : s.creates) out.indexes.push_back(index.sql());
+  }
+  return out;
+}
+
+// Watches the INVALID indexes a failed CREATE INDEX CONCURRENTLY leaves on its tables,
+// and with --drop-invalid drops them before the next attempt.
+class InvalidIndexWatch {
+ public:
+  InvalidIndexWatch(DdlRunner& runner, const DdlRequest& request, ConcurrentBuilds builds)
+      : m_runner(runner), m_request(request), m_builds(std::move(builds)) {}
+
+  // Before the first attempt: an index of the SQL that is already there and INVALID (an
+  // earlier run's) is dropped first with --drop-invalid, else a usage error. The other
+  // INVALID indexes of the tables are not this run's to drop.
+  void before_first() {
+    if (!m_builds.any()) return;
+    for (const InvalidIndex& index : read({}, m_builds.indexes)) {
+      if (!m_request.drop_invalid) {
+        throw std::runtime_error("ddl: index " + index.name +
+                                 " exists and is INVALID (left by a CREATE INDEX "
+                                 "CONCURRENTLY that failed): drop it with DROP INDEX "
+                                 "CONCURRENTLY " + index.name + ", or pass --drop-invalid");
+      }
+      m_pending.push_back(index);
+    }
+    for (const InvalidIndex& index : read(m_builds.tables, {})) m_before.push_back(index.oid);
+  }
+
+  // After a failed attempt: reports what it left; false when that stops the run (no
+  // --drop-invalid: a retry would fail on it, or, with IF NOT EXISTS, accept it).
+  bool after_failure(int attempt) {
+    if (!m_builds.any()) return true;
+    bool go_on = true;
+    for (const InvalidIndex& index : read(m_builds.tables, {})) {
+      if (std::find(m_before.begin(), m_before.end(), index.oid) != m_before.end()) continue;
+      m_before.push_back(index.oid);
+      std::cout << "attempt " << attempt << ": CREATE INDEX CONCURRENTLY left the INVALID index "
+                << index.name << " behind\n";
+      if (m_request.drop_invalid) {
+        m_pending.push_back(index);
+        continue;
+      }
+      std::cout << "stopping: a retry would fail on it (or, with IF NOT EXISTS, accept it as "
+                   "it is); drop it with DROP INDEX CONCURRENTLY "
+                << index.name << ", or run again with --drop-invalid\n";
+      go_on = false;
+    }
+    return go_on;
+  }
+
+  // Drops the INVALID indexes waiting to be dropped, as the first part of attempt
+  // `number`; a drop that cannot take its lock makes the attempt a lock timeout.
+  std::optional<DdlAttempt> drop_pending(int number, Duration lock_timeout) {
+    while (!m_pending.empty()) {
+      const InvalidIndex& index = m_pending.front();
+      DdlAttempt drop = m_runner.drop_index(index.name, number, lock_timeout);
+      if (drop.result != AttemptResult::done) {
+        drop.step = "dropping the INVALID index " + index.name;
+        return drop;
+      }
+      std::cout << "attempt " << number << ": dropped the INVALID index " << index.name
+                << " (DROP INDEX CONCURRENTLY)\n";
+      m_pending.erase(m_pending.begin());
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<InvalidIndex> read(const std::vector<std::string>& tables,
+                                 const std::vector<std::string>& indexes) {
+    return read_invalid_indexes(m_runner.report_session().connection(), tables, indexes);
+  }
+
+  DdlRunner& m_runner;
+  const DdlRequest& m_request;
+  ConcurrentBuilds m_builds;
+  std::vector<Oid> m_before;
+  std::vector<InvalidIndex> m_pending;
+};
+
 Duration pause_before(const DdlRequest& request, int retry) {
   static std::mt19937 random{std::random_device{}()};
   return retry_pause(request.retry_delay, retry,
                      std::uniform_real_distribution<double>(0.0, 1.0)(random));
 }
 
-std::vector<DdlAttempt> run_attempts(DdlRunner& runner, const DdlRequest& request,
-                                     const std::string& sql) {
-  std::vector<DdlAttempt> attempts;
-  for (int number = 1;; ++number) {
-    attempts.push_back(runner.attempt(sql, number));
-    std::cout << describe_attempt(attempts.back()) << "\n";
-    if (attempts.back().result != AttemptResult::lock_timeout || number > request.retries) break;
-    const Duration pause = pause_before(request, number);
-    std::cout << "retrying in " << format_duration(pause) << "\n" << std::flush;
-    std::this_thread::sleep_for(pause);
-  }
-  return attempts;
+Duration since(Clock::time_point start) {
+  return std::chrono::duration_cast<Duration>(Clock::now() - start);
 }
 
-int exit_code(const DdlAttempt& last) {
-  switch (last.result) {
+// Sleeps `pause`, or less when interrupted; false when interrupted.
+bool interruptible_sleep(Duration pause) {
+  const auto until = Clock::now() + pause;
+  while (!g_interrupted && Clock::now() < until) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
+                                                          std::chrono::milliseconds(50)));
+  }
+  return !g_interrupted;
+}
+
+struct Run {
+  std::vector<DdlAttempt> attempts;
+};
+
+Run run_attempts(DdlRunner& runner, InvalidIndexWatch& invalid, const DdlRequest& request,
+                 const std::string& sql) {
+  Run run;
+  const auto started = Clock::now();
+  Duration pause{0};
+  for (int number = 1;; ++number) {
+    const NextAttempt next =
+        plan_attempt(request.max_wait, since(started), pause, request.lock_timeout);
+    if (!next.allowed) {
+      std::cout << "stopping: the --max-wait budget of " << format_duration(request.max_wait)
+                << " is spent\n";
+      break;
+    }
+    if (number > 1) {
+      std::cout << "retrying in " << format_duration(next.pause) << "\n" << std::flush;
+      if (!interruptible_sleep(next.pause)) {
+        std::cout << "interrupted while waiting to retry\n";
+        break;
+      }
+    }
+    std::optional<DdlAttempt> dropped = invalid.drop_pending(number, next.lock_timeout);
+    run.attempts.push_back(dropped ? std::move(*dropped)
+                                   : runner.attempt(sql, number, next.lock_timeout));
+    const DdlAttempt& last = run.attempts.back();
+    std::cout << describe_attempt(last) << "\n" << std::flush;
+    if (last.result != AttemptResult::done && !invalid.after_failure(number)) break;
+    if (!retryable(last.result) || number > request.retries || g_interrupted) break;
+    pause = pause_before(request, number);
+  }
+  return run;
+}
+
+int exit_code(const Run& run) {
+  switch (run.attempts.back().result) {
     case AttemptResult::done:
       return k_exit_ok;
-    case AttemptResult::lock_timeout:
-      return k_exit_found;
     case AttemptResult::error:
-      return usage_error("ddl: " + last.error);
+      return usage_error("ddl: " + run.attempts.back().error);
+    case AttemptResult::lock_timeout:
+    case AttemptResult::deadlock:
+    case AttemptResult::interrupted:
+      return k_exit_found;
   }
-  return k_exit_usage;
+  return k_exit_found;
+}
+
+std::string header(const DdlRunner& runner, const DdlRequest& request) {
+  return "ddl: session pid " + std::to_string(runner.ddl_pid()) + ", lock_timeout " +
+         format_duration(request.lock_timeout) + ", up to " + std::to_string(request.retries + 1) +
+         " attempts" +
+         (request.max_wait.count() > 0 ? " within " + format_duration(request.max_wait) : "");
 }
 
 int run_ddl(const DdlRequest& request) {
@@ -59,19 +227,23 @@ int run_ddl(const DdlRequest& request) {
   if (blank_sql(sql)) {
     return usage_error("ddl: no SQL in " + request.file);
   }
+  catch_interrupts();
   const CliTarget target = load_cli_target(request.connection);
   const auto ddl = open_ddl_session(target, request);
   const auto report = open_cli_session(target, watch_settings(target), PoolerRule::skip, "ddl");
-  DdlRunner runner(*ddl, *report, request, target.config.watch, std::cout);
-  std::cout << "ddl: session pid " << runner.ddl_pid() << ", lock_timeout "
-            << format_duration(request.lock_timeout) << ", up to " << request.retries + 1
-            << " attempts\n"
-            << std::flush;
+  DdlRunner runner(*ddl, *report, request, target.config.watch, std::cout, g_interrupted);
+  InvalidIndexWatch invalid(runner, request, concurrent_builds(sql));
+  std::cout << header(runner, request) << "\n" << std::flush;
+  invalid.before_first();
   const auto started = Clock::now();
-  const std::vector<DdlAttempt> attempts = run_attempts(runner, request, sql);
-  const auto total = std::chrono::duration_cast<Duration>(Clock::now() - started);
-  std::cout << summarise_attempts(attempts, total) << "\n" << std::flush;
-  return exit_code(attempts.back());
+  const Run run = run_attempts(runner, invalid, request, sql);
+  if (run.attempts.empty()) {
+    std::cout << (g_interrupted ? "interrupted before the first attempt" : "nothing attempted")
+              << "\n";
+    return k_exit_found;
+  }
+  std::cout << summarise_attempts(run.attempts, since(started)) << "\n" << std::flush;
+  return exit_code(run);
 }
 
 }  // namespace

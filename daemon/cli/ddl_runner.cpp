@@ -13,7 +13,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto k_report_interval = std::chrono::seconds(1);
 constexpr std::size_t k_blocker_query_chars = 40;
+constexpr auto k_interrupt_poll = std::chrono::milliseconds(100);
 constexpr const char* k_lock_not_available = "55P03";
+constexpr const char* k_query_canceled = "57014";
 
 std::string milliseconds(Duration d) {
   return "'" + std::to_string(d.count()) + "ms'";
@@ -42,14 +44,15 @@ std::string describe_roots(const Observation& obs, int pid) {
 }  // namespace
 
 DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
-                     const WatchConfig& watch, std::ostream& out)
+                     const WatchConfig& watch, std::ostream& out,
+                     const std::atomic<bool>& interrupted)
     : m_ddl(ddl),
       m_report(report),
       m_query(report.connection()),
       m_options{watch.query_text_max, watch.redact_queries},
-      m_lock_timeout(request.lock_timeout),
       m_statement_timeout(request.statement_timeout),
-      m_out(out) {
+      m_out(out),
+      m_interrupted(interrupted) {
   // The session pins search_path to pg_catalog for the watchdog's own queries; the DDL
   // must resolve names as it would in psql.
   pqxx::nontransaction tx(m_ddl.connection());
@@ -57,12 +60,61 @@ DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
   m_ddl_pid = tx.exec1("SELECT pg_catalog.pg_backend_pid()")[0].as<int>();
 }
 
-void DdlRunner::prepare() {
+void DdlRunner::prepare(Duration lock_timeout) {
   pqxx::nontransaction tx(m_ddl.connection());
-  // SQL with its own BEGIN leaves the session in a failed transaction after a timeout.
-  tx.exec("ROLLBACK");
-  tx.exec("SET lock_timeout = " + milliseconds(m_lock_timeout) +
+  tx.exec("SET lock_timeout = " + milliseconds(lock_timeout) +
           "; SET statement_timeout = " + milliseconds(m_statement_timeout));
+}
+
+// Whether the DDL session sits in a transaction (open or failed), as the server says: its
+// state is set before the result of the last statement reaches us. A ROLLBACK outside a
+// transaction would put a warning in the server's log, so one is sent only when needed.
+bool DdlRunner::in_transaction() {
+  try {
+    pqxx::nontransaction tx(m_report.connection());
+    const pqxx::result r = tx.exec_params(
+        "SELECT a.state FROM pg_catalog.pg_stat_get_activity($1) AS a", m_ddl_pid);
+    return r.empty() || r[0][0].is_null() ||
+           r[0][0].as<std::string>().starts_with("idle in transaction");
+  } catch (const std::exception&) {
+    return true;  // cannot tell: a stray warning is better than a transaction left open
+  }
+}
+
+// SQL with its own BEGIN leaves the session in a transaction after a failure; one it
+// did not end after a success is not committed for it.
+void DdlRunner::settle(DdlAttempt& attempt) {
+  if (!in_transaction()) return;
+  try {
+    pqxx::nontransaction(m_ddl.connection()).exec("ROLLBACK");
+  } catch (const std::exception& e) {
+    attempt.result = AttemptResult::error;
+    attempt.error = "could not roll back: " + one_line(e.what());
+    return;
+  }
+  if (attempt.result == AttemptResult::done) {
+    attempt.result = AttemptResult::error;
+    attempt.error = "the SQL began a transaction and did not end it; it was rolled back "
+                    "(end it with COMMIT)";
+  }
+}
+
+DdlAttempt DdlRunner::drop_index(const std::string& index, int number, Duration lock_timeout) {
+  DdlAttempt attempt;
+  attempt.number = number;
+  const auto started = Clock::now();
+  try {
+    prepare(lock_timeout);
+  } catch (const std::exception& e) {
+    attempt.result = AttemptResult::error;
+    attempt.error = one_line(e.what());
+    return attempt;
+  }
+  const Execution done = execute("DROP INDEX CONCURRENTLY IF EXISTS " + index);
+  attempt.result = done.result;
+  attempt.error = done.error;
+  attempt.took = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  return attempt;
 }
 
 DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
@@ -70,9 +122,14 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
     pqxx::nontransaction tx(m_ddl.connection());
     tx.exec(sql);
     return {};
+  } catch (const pqxx::deadlock_detected& e) {  // not an sql_error in libpqxx 6
+    return {AttemptResult::deadlock, one_line(e.what())};
   } catch (const pqxx::sql_error& e) {
-    const bool timed_out = e.sqlstate() == k_lock_not_available;
-    return {timed_out ? AttemptResult::lock_timeout : AttemptResult::error, one_line(e.what())};
+    if (e.sqlstate() == k_lock_not_available) return {AttemptResult::lock_timeout, one_line(e.what())};
+    if (e.sqlstate() == k_query_canceled && m_interrupted) {
+      return {AttemptResult::interrupted, one_line(e.what())};
+    }
+    return {AttemptResult::error, one_line(e.what())};
   } catch (const std::exception& e) {
     return {AttemptResult::error, one_line(e.what())};
   }
@@ -93,21 +150,28 @@ void DdlRunner::report(DdlAttempt& attempt) {
   }
 }
 
-DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
+DdlAttempt DdlRunner::attempt(const std::string& sql, int number, Duration lock_timeout) {
   DdlAttempt attempt;
   attempt.number = number;
   const auto started = Clock::now();
   try {
-    prepare();
+    prepare(lock_timeout);
   } catch (const std::exception& e) {
     attempt.result = AttemptResult::error;
     attempt.error = one_line(e.what());
     return attempt;
   }
   auto running = std::async(std::launch::async, [this, &sql] { return execute(sql); });
-  // Look once before a short lock_timeout expires, then every second.
-  auto next = started + std::min<Clock::duration>(k_report_interval, m_lock_timeout / 2);
-  while (running.wait_until(next) == std::future_status::timeout) {
+  // Look once before a short lock_timeout expires, then every second; watch for Ctrl-C
+  // in between.
+  auto next = started + std::min<Clock::duration>(k_report_interval, lock_timeout / 2);
+  bool cancelled = false;
+  while (running.wait_for(k_interrupt_poll) == std::future_status::timeout) {
+    if (m_interrupted && !cancelled) {
+      m_ddl.connection().cancel_query();  // PQcancel: the server ends the statement
+      cancelled = true;
+    }
+    if (Clock::now() < next || cancelled) continue;
     report(attempt);
     next = Clock::now() + k_report_interval;
   }
@@ -115,6 +179,7 @@ DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
   attempt.result = done.result;
   attempt.error = done.error;
   attempt.took = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  settle(attempt);
   return attempt;
 }
 

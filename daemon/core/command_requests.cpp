@@ -243,19 +243,28 @@ missed lock), 2 a syntax error, a missing table (--table) or another usage error
 const CommandSpec& ddl_spec() {
   static const CommandSpec k_spec{
       "pg_lockwatch ddl (--file F | --sql \"...\") [--lock-timeout 2s] [--retries 10]\n"
-      "                        [--retry-delay 5s..60s] [--statement-timeout 0s]\n"
-      "                        [--allow-pooler] [--dsn DSN] [--config FILE]",
+      "                        [--retry-delay 5s..60s] [--max-wait 0s] [--statement-timeout 0s]\n"
+      "                        [--drop-invalid] [--allow-pooler] [--dsn DSN] [--config FILE]",
       R"(Runs DDL on a direct connection so that it never queues for long: every attempt
 runs under lock_timeout (SET again before each), and an attempt that hits it is rolled
 back and retried after a pause that backs off, jittered, between the --retry-delay bounds.
 While an attempt waits, the chain of sessions in front of it is printed every second
-(read from a second session). Only lock timeouts are retried; any other error (a syntax
-error, say) stops at once. The SQL runs as one implicit transaction unless it has its own
-BEGIN/COMMIT. A summary of the attempts ends the output.
-CREATE INDEX CONCURRENTLY that times out leaves an INVALID index behind, which a retry
-does not remove (and IF NOT EXISTS would then accept): drop it before trying again.
+(read from a second session). Lock timeouts and deadlocks (PostgreSQL ended this DDL to
+break one) are retried; any other error (a syntax error, say) stops at once. --max-wait
+bounds the whole run: pauses and each attempt's lock_timeout are cut to fit, and no
+attempt starts once it is spent (an attempt that has its locks runs on, under
+--statement-timeout). The SQL runs as one implicit transaction unless it has its own
+BEGIN/COMMIT; after a failure pg_lockwatch rolls such a transaction back, and SQL that
+leaves one open is an error (nothing is committed for it). A summary ends the output.
+A CREATE INDEX CONCURRENTLY that fails leaves an INVALID index behind, which a retry does
+not remove (and IF NOT EXISTS would then accept): pg_lockwatch reports it and stops, or,
+with --drop-invalid, drops it (DROP INDEX CONCURRENTLY) and retries; one that an earlier
+run left is refused before the first attempt, or dropped with --drop-invalid.
+Ctrl-C (or SIGTERM) cancels the running statement on the server, so that nothing stays
+queued there, and stops; a second Ctrl-C exits at once.
 Refuses to run through a pooler or proxy unless --allow-pooler.
-Exit 0 done, 1 gave up (every attempt timed out), 2 any other error.
+Exit 0 done, 1 gave up (every attempt timed out or deadlocked, the budget is spent, an
+INVALID index is in the way, or interrupted), 2 any other error.
 )",
       {{"file", true, false, "read the SQL from this file (- for stdin)"},
        {"sql", true, false, "the SQL to run"},
@@ -263,6 +272,8 @@ Exit 0 done, 1 gave up (every attempt timed out), 2 any other error.
        {"retries", true, false, "retries after the first attempt (default 10)"},
        {"retry-delay", true, false, "pause between attempts, MIN..MAX or fixed (default 5s..60s)"},
        {"statement-timeout", true, false, "statement_timeout of each attempt (default 0s: none)"},
+       {"max-wait", true, false, "give up once this much time has passed (default 0s: no limit)"},
+       {"drop-invalid", false, false, "drop an INVALID index a failed CONCURRENTLY build left"},
        allow_pooler_option(),
        dsn_option(),
        config_option(),
@@ -334,6 +345,8 @@ Expected<DdlRequest> ddl_request(const Arguments& args) {
     return *error;
   }
   if (auto error = assign(retry_delay_option(args, r.retry_delay), r.retry_delay)) return *error;
+  if (auto error = assign(duration_option(args, "max-wait", r.max_wait), r.max_wait)) return *error;
+  r.drop_invalid = args.has("drop-invalid");
   return r;
 }
 

@@ -77,6 +77,10 @@ StatementTrace run_one(pqxx::work& tx, const ClassifiedStatement& s, std::set<Lo
                        ? "lock timeout: another session holds a conflicting lock"
                        : std::string(e.what());
     return trace;
+  } catch (const pqxx::transaction_rollback& e) {  // deadlocks, serialization failures
+    trace.outcome = StatementTrace::Outcome::failed;
+    trace.reason = e.what();
+    return trace;
   }
   trace.outcome = StatementTrace::Outcome::traced;
   for (TracedLock& l : own_locks(tx)) {
