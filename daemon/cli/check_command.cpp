@@ -20,21 +20,31 @@ std::string chains_headline(const LockAnalysis& locks) {
          ", longest wait " + whole_seconds(locks.longest_wait_seconds) + "\n";
 }
 
-std::string check_json(const Observation& obs) {
-  return "{\"audit\": " + render_audit_json(audit_connections(obs.activity())) +
-         ", \"chains\": " + render_chains_json(obs) + "}\n";
+ReportLimits limits(const CheckRequest& request) {
+  ReportLimits out;
+  out.roots = static_cast<std::size_t>(request.max_roots);
+  out.waiters = static_cast<std::size_t>(request.max_waiters);
+  return out;
 }
 
-std::string check_text(const Observation& obs) {
+std::string check_json(const Observation& obs, const CheckRequest& request) {
+  return "{\"audit\": " + render_audit_json(audit_connections(obs.activity())) +
+         ", \"chains\": " + render_chains_json(obs, {}, limits(request)) + "}\n";
+}
+
+std::string check_text(const Observation& obs, const CheckRequest& request) {
+  TreeOptions tree;
+  tree.max_waiters = static_cast<std::size_t>(request.max_waiters);
+  tree.max_roots = static_cast<std::size_t>(request.max_roots);
   return render_audit_text(audit_connections(obs.activity())) + "\n" +
-         chains_headline(obs.locks()) + render_chain_tree(obs);
+         chains_headline(obs.locks()) + render_chain_tree(obs, tree);
 }
 
 int run_check(const CheckRequest& request) {
   const CliTarget target = load_cli_target(request.connection);
   const auto session = open_cli_session(target, watch_settings(target), PoolerRule::warn, "check");
   const Observation obs = observe(*session, target.config.watch);
-  std::cout << (request.json ? check_json(obs) : check_text(obs));
+  std::cout << (request.json ? check_json(obs, request) : check_text(obs, request));
   // Someone waits on a lock another session holds or is queued for: the incident is on.
   return obs.locks().blocked > 0 ? k_exit_found : k_exit_ok;
 }

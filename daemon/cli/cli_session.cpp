@@ -42,8 +42,12 @@ SessionSettings watch_settings(const CliTarget& target) {
 }
 
 Observation observe(Session& session, const WatchConfig& watch) {
-  ActivityQuery query(session.connection());
-  return Observation(query.run(ActivityOptions{watch.query_text_max, watch.redact_queries}));
+  ActivityQuery query(session.connection(), read_server_info(session.connection()));
+  ActivityOptions options;
+  options.query_text_max = watch.query_text_max;
+  options.redact_queries = watch.redact_queries;
+  options.complete = true;  // the audit counts and lists every session
+  return query.observe(options);
 }
 
 }  // namespace lockwatch

@@ -33,7 +33,7 @@ std::unique_ptr<Session> open_cli_session(const CliTarget& target, SessionSettin
 // [watch]'s timeouts in a read-only session: how check, preflight and terminate connect.
 SessionSettings watch_settings(const CliTarget& target);
 
-// One read of pg_stat_activity on `session`, analysed (queries normalised per [watch]).
+// One poll on `session` with every backend's row, analysed (queries normalised per [watch]).
 Observation observe(Session& session, const WatchConfig& watch);
 
 }  // namespace lockwatch

@@ -3,8 +3,8 @@
 #include <future>
 
 #include "cli/command_line.hpp"
-#include "core/chain_log.hpp"
 #include "core/chain_tree.hpp"
+#include "core/session_description.hpp"
 #include "core/text_format.hpp"
 
 namespace lockwatch {
@@ -48,8 +48,8 @@ DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
                      const std::atomic<bool>& interrupted)
     : m_ddl(ddl),
       m_report(report),
-      m_query(report.connection()),
-      m_options{watch.query_text_max, watch.redact_queries},
+      m_query(report.connection(), read_server_info(report.connection())),
+      m_options{watch.query_text_max, watch.redact_queries, false, {}, Duration(0)},
       m_statement_timeout(request.statement_timeout),
       m_out(out),
       m_interrupted(interrupted) {
@@ -72,8 +72,8 @@ void DdlRunner::prepare(Duration lock_timeout) {
 bool DdlRunner::in_transaction() {
   try {
     pqxx::nontransaction tx(m_report.connection());
-    const pqxx::result r = tx.exec_params(
-        "SELECT a.state FROM pg_catalog.pg_stat_get_activity($1) AS a", m_ddl_pid);
+    const pqxx::result r =
+        tx.exec_params("SELECT a.state FROM pg_catalog.pg_stat_get_activity($1) AS a", m_ddl_pid);
     return r.empty() || r[0][0].is_null() ||
            r[0][0].as<std::string>().starts_with("idle in transaction");
   } catch (const std::exception&) {
@@ -94,8 +94,9 @@ void DdlRunner::settle(DdlAttempt& attempt) {
   }
   if (attempt.result == AttemptResult::done) {
     attempt.result = AttemptResult::error;
-    attempt.error = "the SQL began a transaction and did not end it; it was rolled back "
-                    "(end it with COMMIT)";
+    attempt.error =
+        "the SQL began a transaction and did not end it; it was rolled back "
+        "(end it with COMMIT)";
   }
 }
 
@@ -125,7 +126,8 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
   } catch (const pqxx::deadlock_detected& e) {  // not an sql_error in libpqxx 6
     return {AttemptResult::deadlock, one_line(e.what())};
   } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() == k_lock_not_available) return {AttemptResult::lock_timeout, one_line(e.what())};
+    if (e.sqlstate() == k_lock_not_available)
+      return {AttemptResult::lock_timeout, one_line(e.what())};
     if (e.sqlstate() == k_query_canceled && m_interrupted) {
       return {AttemptResult::interrupted, one_line(e.what())};
     }
@@ -137,12 +139,11 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
 
 void DdlRunner::report(DdlAttempt& attempt) {
   try {
-    const Observation obs(m_query.run(m_options));
-    const Backend* ddl = obs.backend(ddl_pid());
-    if (!ddl || !ddl->waiting_on_lock()) return;
+    const Observation obs = m_query.observe(m_options);
+    if (!obs.graph().is_waiting(ddl_pid())) return;
     attempt.blocked_by = describe_roots(obs, ddl_pid());
     m_out << "attempt " << attempt.number << ": waiting "
-          << whole_seconds(lock_wait_seconds(*ddl, obs.now())) << " for a lock behind:\n"
+          << whole_seconds(obs.wait_seconds(ddl_pid())) << " for a lock behind:\n"
           << indented(render_chain_tree(obs, TreeOptions{ddl_pid(), "this DDL", 60})) << std::flush;
   } catch (const std::exception& e) {
     m_out << "attempt " << attempt.number

@@ -27,4 +27,20 @@ const std::vector<std::string>& all_state_labels() {
   return k_labels;
 }
 
+ActivitySummary summarise(const std::vector<Backend>& backends) {
+  ActivitySummary summary;
+  const auto earliest = [](std::optional<Micros>& slot, const std::optional<Micros>& t) {
+    if (t && (!slot || *t < *slot)) slot = t;
+  };
+  for (const Backend& b : backends) {
+    if (!b.is_client()) continue;
+    ++summary.client_states[b.state];
+    earliest(summary.oldest_xact_start, b.xact_start);
+    if (b.state.starts_with("idle in transaction")) {
+      earliest(summary.oldest_idle_in_transaction, b.state_change);
+    }
+  }
+  return summary;
+}
+
 }  // namespace lockwatch

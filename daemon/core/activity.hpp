@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,17 +30,32 @@ struct Backend {
   std::optional<Micros> query_start;
   std::optional<Micros> state_change;
   std::string query;
-  std::vector<int> blocked_by;  // pg_blocking_pids(), read only for lock waiters
 
+  // What pg_stat_activity said; the lock snapshot is what counts for the graph.
   bool waiting_on_lock() const { return wait_event_type == "Lock"; }
   bool is_client() const { return backend_type == "client backend"; }
 };
 
-// Everything one poll saw.
+// What the poll counted about every client backend, whether or not it returned its row.
+struct ActivitySummary {
+  std::map<std::string, int> client_states;          // state -> client backends
+  std::optional<Micros> oldest_xact_start;           // of any client backend
+  std::optional<Micros> oldest_idle_in_transaction;  // state_change of the longest idle one
+};
+
+// Everything one poll saw of pg_stat_activity.
 struct ActivitySnapshot {
   Micros taken_at = 0;  // the server's now() for the poll statement
+  // Every backend but the watchdog's own when `complete`; else only those that matter
+  // (lock waiters, their blockers and groups, policy candidates): the daemon's quiet poll
+  // aggregates the rest server-side into `summary`.
   std::vector<Backend> backends;
+  bool complete = true;
+  ActivitySummary summary;
 };
+
+// The summary of a complete list of backends (what the server computes for the poll).
+ActivitySummary summarise(const std::vector<Backend>& backends);
 
 // Seconds from `since` to `now`, 0 when `since` is unknown or in the future.
 double seconds_since(const std::optional<Micros>& since, Micros now);

@@ -6,7 +6,7 @@
 #include <array>
 
 #include "core/ddl_volatility.hpp"
-#include "core/statement_locks.hpp"
+#include "core/statement_rules.hpp"
 
 namespace lockwatch {
 namespace {
@@ -19,7 +19,7 @@ struct AlterState {
   LockMode mode = k_share_update_exclusive;  // the lowest AlterTableGetLockLevel starts at
   bool recurses = false;                     // to partitions and inheritance children
   std::map<Reach, LockMode> reaches;
-  std::vector<LockTarget> others;  // other relations it locks
+  std::vector<StatementLock> others;  // other relations it locks
 };
 
 struct SubcommandRule {
@@ -207,7 +207,7 @@ void attach_partition(const JsonValue& cmd, AlterState& st, ClassifiedStatement&
   reach(st, Reach::indexes, k_share_update_exclusive);
   reach(st, Reach::default_partition, k_access_exclusive);
   const RelationName partition = range_var_name(node_fields(cmd["def"])["name"]);
-  LockTarget t = whole_relation(partition, k_access_exclusive, "partition attached", true);
+  StatementLock t = whole_relation(partition, k_access_exclusive, "partition attached", true);
   t.reaches.erase(Reach::toast);
   st.others.push_back(t);
   scan(out, "reads the partition " + partition.sql() +
@@ -220,7 +220,7 @@ void detach_partition(const JsonValue& cmd, AlterState& st, ClassifiedStatement&
   const LockMode mode = concurrently ? k_share_update_exclusive : k_access_exclusive;
   require(st, mode, false);
   reach(st, Reach::default_partition, mode);
-  LockTarget t = whole_relation(range_var_name(def["name"]), mode, "partition detached", true);
+  StatementLock t = whole_relation(range_var_name(def["name"]), mode, "partition detached", true);
   t.reaches.erase(Reach::toast);
   st.others.push_back(t);
   if (concurrently) {
@@ -327,12 +327,12 @@ void classify_alter_table(const JsonValue& f, ClassifiedStatement& out) {
     }
     require(st, rule->mode, rule->recurses);
   }
-  LockTarget table = lock_of(st.table, st.mode, role_of(objtype));
+  StatementLock table = lock_of(st.table, st.mode, role_of(objtype));
   if (st.recurses && rv["inh"].boolean()) st.reaches[Reach::children] = st.mode;
   table.reaches = st.reaches;
   if (st.reaches.count(Reach::referenced)) table.constraint = st.constraint;
   out.locks.insert(out.locks.begin(), std::move(table));
-  for (LockTarget& other : st.others) add_lock(out, std::move(other));
+  for (StatementLock& other : st.others) add_lock(out, std::move(other));
 }
 
 void classify_rename(const JsonValue& f, ClassifiedStatement& out) {
@@ -344,7 +344,7 @@ void classify_rename(const JsonValue& f, ClassifiedStatement& out) {
     add_lock(out, lock_of(rel, k_share_update_exclusive, "index"));
   } else if (type == "OBJECT_COLUMN" || type == "OBJECT_ATTRIBUTE") {
     out.kind = "ALTER TABLE RENAME COLUMN";
-    LockTarget t = lock_of(rel, k_access_exclusive, "table");
+    StatementLock t = lock_of(rel, k_access_exclusive, "table");
     if (f["relation"]["inh"].boolean()) t.reaches[Reach::children] = k_access_exclusive;
     add_lock(out, t);
   } else if (type == "OBJECT_TABLE" || type == "OBJECT_VIEW" || type == "OBJECT_MATVIEW" ||
@@ -360,7 +360,7 @@ void classify_rename(const JsonValue& f, ClassifiedStatement& out) {
 void classify_alter_schema(const JsonValue& f, ClassifiedStatement& out) {
   out.kind = "ALTER TABLE SET SCHEMA";
   if (!f.has("relation")) return;  // a type, function, ...: not a relation
-  LockTarget t = lock_of(range_var_name(f["relation"]), k_access_exclusive, "table");
+  StatementLock t = lock_of(range_var_name(f["relation"]), k_access_exclusive, "table");
   t.reaches[Reach::sequences] = k_access_exclusive;
   add_lock(out, t);
 }

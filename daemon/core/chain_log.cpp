@@ -1,69 +1,66 @@
 #include "core/chain_log.hpp"
 
-#include <algorithm>
-
-#include "core/chain_report.hpp"
-#include "core/text_format.hpp"
+#include "core/session_description.hpp"
 
 namespace lockwatch {
 namespace {
 
 constexpr std::size_t k_log_query_chars = 60;
+constexpr std::size_t k_detailed = 2;  // the root and its first waiter
 
-// The same chain, whatever the ages: which backends it holds, and in what order.
-std::string signature(const RootBlocker& root) {
-  std::vector<int> waiters = root.waiters;
-  std::sort(waiters.begin(), waiters.end());
-  std::string out;
-  for (int pid : root.longest_chain) out += std::to_string(pid) + ">";
-  for (int pid : waiters) out += std::to_string(pid) + ",";
-  return out;
+// The same root across polls: a reused pid is another session, a prepared transaction is
+// its gid.
+std::string identity(const Observation& obs, int session) {
+  if (const PreparedXact* p = obs.prepared(session)) return "gid:" + p->gid;
+  const Backend* b = obs.backend(session);
+  return std::to_string(session) + ":" + std::to_string(b ? b->backend_start.value_or(0) : 0);
 }
 
 }  // namespace
 
-std::string describe_backend(const Observation& observation, int pid, std::size_t query_chars) {
-  const Backend* b = observation.backend(pid);
-  if (!b) return describe_state(observation, pid);
-  std::string text = b->application_name.empty() ? "-" : b->application_name;
-  if (b->waiting_on_lock()) {
-    text += ", waiting " + whole_seconds(lock_wait_seconds(*b, observation.now()));
-  } else {
-    text += ", " + describe_state(observation, pid) + " " +
-            whole_seconds(seconds_since(b->state_change, observation.now()));
-  }
-  if (!b->query.empty()) text += ": " + shorten(b->query, query_chars);
-  return text;
+int magnitude(int count) {
+  if (count < 10) return count;
+  int bucket = 10;
+  while (count / bucket >= 10) bucket *= 10;
+  return bucket;
 }
 
-std::string describe_chain(const Observation& observation, const RootBlocker& root) {
+std::string describe_chain(const Observation& obs, const RootBlocker& root,
+                           std::size_t max_sessions) {
   std::string text;
-  for (std::size_t i = 0; i < root.longest_chain.size(); ++i) {
-    const int pid = root.longest_chain[i];
+  const std::size_t listed =
+      std::min(root.longest_chain.size(), std::max<std::size_t>(1, max_sessions));
+  for (std::size_t i = 0; i < listed; ++i) {
+    const int session = root.longest_chain[i];
     if (i > 0) text += " -> ";
-    text += std::to_string(pid);
-    if (i < 2) text += " (" + describe_backend(observation, pid, k_log_query_chars) + ")";
+    text += is_prepared_session(session) ? "prepared" : std::to_string(session);
+    if (i < k_detailed) text += " (" + describe_backend(obs, session, k_log_query_chars) + ")";
+  }
+  if (listed < root.longest_chain.size()) {
+    text += " -> ... (" + std::to_string(root.longest_chain.size()) + " sessions in all)";
   }
   if (!root.cycle.empty()) text += " [deadlock cycle]";
   return text;
 }
 
-std::vector<std::string> ChainLog::update(const Observation& observation) {
+std::vector<std::string> ChainLog::update(const Observation& obs) {
   std::vector<std::string> lines;
-  std::map<int, std::string> now_logged;
-  for (const RootBlocker& root : observation.locks().roots) {
-    std::string sig = signature(root);
-    const auto before = m_logged.find(root.pid);
-    if (before == m_logged.end() || before->second != sig) {
-      lines.push_back("blocking chain: " + describe_chain(observation, root) + " (holds up " +
+  std::map<std::string, Logged> now_logged;
+  for (const RootBlocker& root : obs.locks().roots) {
+    Logged entry{session_name(obs, root.pid), magnitude(root.max_chain_length),
+                 magnitude(root.blocked_total)};
+    const std::string key = identity(obs, root.pid);
+    const auto before = m_logged.find(key);
+    if (before == m_logged.end() || before->second.chain != entry.chain ||
+        before->second.held_up != entry.held_up) {
+      lines.push_back("blocking chain: " + describe_chain(obs, root) + " (holds up " +
                       std::to_string(root.blocked_total) + ")");
     }
-    now_logged.emplace(root.pid, std::move(sig));
+    now_logged.emplace(key, std::move(entry));
   }
-  for (const auto& [pid, sig] : m_logged) {
-    if (!now_logged.count(pid)) {
-      lines.push_back("blocking chain cleared: " + std::to_string(pid) +
-                      " no longer holds anyone up");
+  for (const auto& [key, entry] : m_logged) {
+    if (!now_logged.count(key)) {
+      lines.push_back("blocking chain cleared: " + entry.label + " no longer holds anyone up");
     }
   }
   m_logged = std::move(now_logged);

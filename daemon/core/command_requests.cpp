@@ -147,15 +147,25 @@ std::optional<Error> read_ddl_timing(const Arguments& args, DdlRequest& r) {
 
 const CommandSpec& check_spec() {
   static const CommandSpec k_spec{
-      "pg_lockwatch check [--json] [--dsn DSN] [--config FILE]",
+      "pg_lockwatch check [--json] [--max-waiters 20] [--max-roots 20] [--dsn DSN]\n"
+      "                          [--config FILE]",
       R"(Audits the connections (client backends by state, database, user and application;
 the oldest transactions and idle-in-transaction sessions) and draws every blocking chain
-as a tree, root first: a waiter sits under the session it queues behind, and one that
-waits on several appears under each, marked "also blocked by".
+as a tree, root first: a waiter sits under the session it queues behind, with the lock it
+waits for and why ("held as AccessShareLock by 65365", "queued behind 79250's
+AccessExclusiveLock"); one that waits on several appears under each, marked "also blocked
+by". In a pile-up each root shows its --max-waiters nearest waiters and sums up the rest
+by what they wait for.
 With --json: {"audit": {...}, "chains": <the daemon's /chains document>}.
 Exit 1 when any backend waits on a lock another session holds or queues for.
 )",
-      {json_option(), dsn_option(), config_option(), help_option()}};
+      {json_option(),
+       {"max-waiters", true, false,
+        "waiters drawn (listed) per root, the rest counted (default 20; 0: all)"},
+       {"max-roots", true, false, "roots drawn (listed) in full (default 20; 0: all)"},
+       dsn_option(),
+       config_option(),
+       help_option()}};
   return k_spec;
 }
 
@@ -288,7 +298,14 @@ std::string command_help(const CommandSpec& spec) {
 
 Expected<CheckRequest> check_request(const Arguments& args) {
   if (auto error = no_positionals(args)) return *error;
-  return CheckRequest{connection_of(args), args.has("json")};
+  CheckRequest r{connection_of(args), args.has("json")};
+  if (auto error = assign(int_option(args, "max-waiters", 20, 0, 1'000'000), r.max_waiters)) {
+    return *error;
+  }
+  if (auto error = assign(int_option(args, "max-roots", 20, 0, 1'000'000), r.max_roots)) {
+    return *error;
+  }
+  return r;
 }
 
 Expected<TerminateRequest> terminate_request(const Arguments& args) {

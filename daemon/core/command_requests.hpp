@@ -37,6 +37,8 @@ struct ConnectionRequest {
 struct CheckRequest {
   ConnectionRequest connection;
   bool json = false;
+  int max_waiters = 20;  // per root, drawn or listed; 0: all
+  int max_roots = 20;    // 0: all
 };
 
 // Either one pid, or the idle-in-transaction sessions the filters select.

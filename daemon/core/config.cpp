@@ -160,8 +160,9 @@ void read_database(const Reader& r, const Section& s, DatabaseConfig& out) {
 }
 
 void read_watch(const Reader& r, const Section& s, WatchConfig& out) {
-  r.check_keys(s, {"interval", "statement_timeout", "lock_timeout", "connect_timeout",
-                   "query_text_max", "top_roots", "redact_queries"});
+  r.check_keys(
+      s, {"interval", "statement_timeout", "lock_timeout", "connect_timeout", "query_text_max",
+          "top_roots", "redact_queries", "chains_roots", "chains_waiters"});
   r.read(s, "interval", out.interval, 100ms);
   r.read(s, "statement_timeout", out.statement_timeout, 10ms);
   r.read(s, "lock_timeout", out.lock_timeout, 1ms);
@@ -169,6 +170,8 @@ void read_watch(const Reader& r, const Section& s, WatchConfig& out) {
   r.read(s, "query_text_max", out.query_text_max, 16, 1 << 20);
   r.read(s, "top_roots", out.top_roots, 0, 100);
   r.read(s, "redact_queries", out.redact_queries);
+  r.read(s, "chains_roots", out.chains_roots, 1, 10'000);
+  r.read(s, "chains_waiters", out.chains_waiters, 0, 100'000);
 }
 
 void read_basic_auth_users(const Reader& r, const Section& s, HttpConfig& out) {

@@ -24,7 +24,7 @@ class AdviceState {
 
   std::vector<Advice> advise(const ClassifiedStatement& s, std::size_t total) {
     std::vector<Advice> out;
-    const std::vector<const LockTarget*> existing = on_existing(s, out);
+    const std::vector<const StatementLock*> existing = on_existing(s, out);
     if (!s.classified) {
       out.push_back({"unclassified", s.unclassified +
                                          "; assumed ACCESS EXCLUSIVE on every relation it "
@@ -55,10 +55,10 @@ class AdviceState {
 
  private:
   // The statement's locks on relations that exist before the migration; notes the others.
-  std::vector<const LockTarget*> on_existing(const ClassifiedStatement& s,
-                                             std::vector<Advice>& out) {
-    std::vector<const LockTarget*> existing;
-    for (const LockTarget& t : s.locks) {
+  std::vector<const StatementLock*> on_existing(const ClassifiedStatement& s,
+                                                std::vector<Advice>& out) {
+    std::vector<const StatementLock*> existing;
+    for (const StatementLock& t : s.locks) {
       const auto created = std::find_if(m_created.begin(), m_created.end(), [&](const auto& c) {
         return same_relation(c.first, t.relation);
       });
@@ -73,9 +73,9 @@ class AdviceState {
     return existing;
   }
 
-  static LockMode strongest_of(const std::vector<const LockTarget*>& targets) {
+  static LockMode strongest_of(const std::vector<const StatementLock*>& targets) {
     LockMode mode = LockMode::access_share;
-    for (const LockTarget* t : targets) {
+    for (const StatementLock* t : targets) {
       if (static_cast<int>(t->mode) > static_cast<int>(mode)) mode = t->mode;
     }
     return mode;
@@ -97,7 +97,7 @@ class AdviceState {
     }
   }
 
-  void held_in_transaction(const std::vector<const LockTarget*>& existing,
+  void held_in_transaction(const std::vector<const StatementLock*>& existing,
                            std::vector<Advice>& out) {
     if (m_transaction == 0 || existing.empty() || m_held.empty()) return;
     std::string held;
@@ -114,7 +114,7 @@ class AdviceState {
                             held + ": those are held while this statement waits and runs"});
   }
 
-  void update(const ClassifiedStatement& s, const std::vector<const LockTarget*>& existing) {
+  void update(const ClassifiedStatement& s, const std::vector<const StatementLock*>& existing) {
     switch (s.effect) {
       case SessionEffect::begin:
         m_transaction = s.number;
@@ -134,7 +134,7 @@ class AdviceState {
         break;
     }
     if (m_transaction != 0) {
-      for (const LockTarget* t : existing) {
+      for (const StatementLock* t : existing) {
         const std::string name = t->relation.sql();
         const auto it = m_held.find(name);
         if (it == m_held.end() || static_cast<int>(t->mode) > static_cast<int>(it->second.mode)) {

@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "core/safer_forms.hpp"
-#include "core/statement_locks.hpp"
+#include "core/statement_rules.hpp"
 
 namespace lockwatch {
 namespace {
@@ -186,7 +186,7 @@ Expected<std::vector<ClassifiedStatement>> classify_statements(std::string_view 
 
 LockMode strongest_mode(const ClassifiedStatement& statement) {
   LockMode mode = LockMode::access_share;
-  for (const LockTarget& t : statement.locks) {
+  for (const StatementLock& t : statement.locks) {
     mode = stronger(mode, t.mode);
     for (const auto& [reach, reach_mode] : t.reaches) mode = stronger(mode, reach_mode);
   }

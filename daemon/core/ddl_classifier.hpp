@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/expected.hpp"
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 namespace lockwatch {
 
@@ -37,7 +37,7 @@ struct ClassifiedStatement {
   std::string sql;         // its own text, without the trailing semicolon
   std::size_t offset = 0;  // where `sql` starts in the input, in bytes
   std::string kind;        // the command, e.g. "ALTER TABLE", "CREATE INDEX CONCURRENTLY"
-  std::vector<LockTarget> locks;
+  std::vector<StatementLock> locks;
   std::vector<AdvisoryTarget> advisory;
   // False when the locks are a guess: ACCESS EXCLUSIVE on every relation it names (and
   // none at all when it names none); `unclassified` says why.

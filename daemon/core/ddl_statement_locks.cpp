@@ -3,7 +3,7 @@
 // ("Explicit Locking" and each command's page), checked against pg_locks
 // (tests/corpus/ddl_locks.toml).
 #include "core/ddl_volatility.hpp"
-#include "core/statement_locks.hpp"
+#include "core/statement_rules.hpp"
 
 namespace lockwatch {
 namespace {
@@ -32,7 +32,7 @@ bool cascades(const JsonValue& f) {
 }
 
 void drop_table(const RelationName& name, const JsonValue& f, ClassifiedStatement& out) {
-  LockTarget t = whole_relation(name, k_access_exclusive, "table", true);
+  StatementLock t = whole_relation(name, k_access_exclusive, "table", true);
   t.reaches[Reach::referenced] = k_access_exclusive;  // its foreign keys' triggers go
   t.reaches[Reach::sequences] = k_access_exclusive;
   if (cascades(f)) {
@@ -44,9 +44,9 @@ void drop_table(const RelationName& name, const JsonValue& f, ClassifiedStatemen
 
 void drop_index(const RelationName& name, bool concurrently, ClassifiedStatement& out) {
   const LockMode mode = concurrently ? k_share_update_exclusive : k_access_exclusive;
-  LockTarget index = lock_of(name, mode, "index");
+  StatementLock index = lock_of(name, mode, "index");
   index.reaches[Reach::children] = mode;
-  LockTarget table = lock_of(name, mode, "table of the index");
+  StatementLock table = lock_of(name, mode, "table of the index");
   table.denotes = Denotes::index_table;
   table.reaches[Reach::children] = mode;
   add_lock(out, std::move(index));
@@ -55,8 +55,8 @@ void drop_index(const RelationName& name, bool concurrently, ClassifiedStatement
 
 void drop_view(const RelationName& name, const JsonValue& f, bool materialized,
                ClassifiedStatement& out) {
-  LockTarget t = materialized ? whole_relation(name, k_access_exclusive, "view", false)
-                              : lock_of(name, k_access_exclusive, "view");
+  StatementLock t = materialized ? whole_relation(name, k_access_exclusive, "view", false)
+                                 : lock_of(name, k_access_exclusive, "view");
   if (cascades(f)) t.reaches[Reach::dependents] = k_access_exclusive;
   add_lock(out, std::move(t));
 }
@@ -96,7 +96,7 @@ void classify_create_index(const JsonValue& f, ClassifiedStatement& out) {
              (concurrently ? " CONCURRENTLY" : "");
   const JsonValue& rv = f["relation"];
   const LockMode mode = concurrently ? k_share_update_exclusive : k_share;
-  LockTarget t = lock_of(range_var_name(rv), mode, "table");
+  StatementLock t = lock_of(range_var_name(rv), mode, "table");
   if (rv["inh"].boolean()) t.reaches[Reach::children] = mode;
   add_lock(out, std::move(t));
   out.needs_own_transaction = concurrently;
@@ -129,11 +129,11 @@ void classify_truncate(const JsonValue& f, ClassifiedStatement& out) {
   out.kind = "TRUNCATE";
   for (const JsonValue& raw : f["relations"].items()) {
     const JsonValue& rv = node_fields(raw);
-    LockTarget t =
+    StatementLock t =
         whole_relation(range_var_name(rv), k_access_exclusive, "table", rv["inh"].boolean());
     if (f["restart_seqs"].boolean()) t.reaches[Reach::sequences] = k_access_exclusive;
     if (cascades(f)) {
-      LockTarget referencing = t;
+      StatementLock referencing = t;
       referencing.denotes = Denotes::referencing_tables;
       referencing.role = "referencing table (CASCADE)";
       referencing.reaches[Reach::children] = k_access_exclusive;
@@ -152,15 +152,15 @@ void classify_reindex(const JsonValue& f, ClassifiedStatement& out) {
   const LockMode table_mode = concurrently ? k_share_update_exclusive : k_share;
   const LockMode index_mode = concurrently ? k_share_update_exclusive : k_access_exclusive;
   if (kind == "REINDEX_OBJECT_INDEX") {
-    LockTarget index = lock_of(name, index_mode, "index");
+    StatementLock index = lock_of(name, index_mode, "index");
     index.reaches[Reach::children] = index_mode;
-    LockTarget table = lock_of(name, table_mode, "table of the index");
+    StatementLock table = lock_of(name, table_mode, "table of the index");
     table.denotes = Denotes::index_table;
     table.reaches[Reach::children] = table_mode;
     add_lock(out, std::move(index));
     add_lock(out, std::move(table));
   } else if (kind == "REINDEX_OBJECT_TABLE") {
-    LockTarget table = lock_of(name, table_mode, "table");
+    StatementLock table = lock_of(name, table_mode, "table");
     table.reaches[Reach::children] = table_mode;
     table.reaches[Reach::indexes] = index_mode;
     table.reaches[Reach::toast] = index_mode;  // the TOAST table SHARE, its index like the rest
@@ -196,7 +196,7 @@ void classify_vacuum(const JsonValue& f, ClassifiedStatement& out) {
       add_lock(out, whole_relation(name, k_access_exclusive, "table", true));
       continue;
     }
-    LockTarget t = lock_of(name, k_share_update_exclusive, "table");
+    StatementLock t = lock_of(name, k_share_update_exclusive, "table");
     t.reaches[Reach::children] = k_share_update_exclusive;
     t.reaches[Reach::indexes] = vacuum ? k_row_exclusive : k_access_share;
     if (vacuum) t.reaches[Reach::toast] = k_share_update_exclusive;
@@ -209,9 +209,9 @@ void classify_refresh(const JsonValue& f, ClassifiedStatement& out) {
   const bool concurrently = f["concurrent"].boolean();
   out.kind = std::string("REFRESH MATERIALIZED VIEW") + (concurrently ? " CONCURRENTLY" : "");
   const RelationName name = range_var_name(f["relation"]);
-  LockTarget t = concurrently
-                     ? lock_of(name, k_exclusive, "materialized view")
-                     : whole_relation(name, k_access_exclusive, "materialized view", false);
+  StatementLock t = concurrently
+                        ? lock_of(name, k_exclusive, "materialized view")
+                        : whole_relation(name, k_access_exclusive, "materialized view", false);
   if (concurrently) t.reaches[Reach::indexes] = k_row_exclusive;
   t.reaches[Reach::sources] = k_access_share;
   t.reaches[Reach::source_indexes] = k_access_share;
@@ -226,7 +226,7 @@ void classify_lock(const JsonValue& f, ClassifiedStatement& out) {
       number >= 1 && number <= 8 ? static_cast<LockMode>(number - 1) : k_access_exclusive;
   for (const JsonValue& raw : f["relations"].items()) {
     const JsonValue& rv = node_fields(raw);
-    LockTarget t = lock_of(range_var_name(rv), mode, "table");
+    StatementLock t = lock_of(range_var_name(rv), mode, "table");
     if (rv["inh"].boolean()) t.reaches[Reach::children] = mode;
     t.reaches[Reach::sources] = mode;  // LOCK on a view locks what it reads
     add_lock(out, std::move(t));
@@ -236,7 +236,7 @@ void classify_lock(const JsonValue& f, ClassifiedStatement& out) {
 void classify_table_object(std::string_view tag, const JsonValue& f, ClassifiedStatement& out) {
   if (tag == "CreateTrigStmt") {
     out.kind = "CREATE TRIGGER";
-    LockTarget t = lock_of(range_var_name(f["relation"]), k_share_row_exclusive, "table");
+    StatementLock t = lock_of(range_var_name(f["relation"]), k_share_row_exclusive, "table");
     if (f["row"].boolean()) t.reaches[Reach::children] = k_share_row_exclusive;  // cloned
     add_lock(out, std::move(t));
   } else if (tag == "CreateStatsStmt") {
@@ -276,7 +276,7 @@ void classify_create_table(const JsonValue& f, ClassifiedStatement& out) {
       continue;
     }
     out.kind = "CREATE TABLE PARTITION OF";
-    LockTarget t = lock_of(parent, k_access_exclusive, "partitioned table");
+    StatementLock t = lock_of(parent, k_access_exclusive, "partitioned table");
     t.reaches[Reach::indexes] = k_share_update_exclusive;
     t.reaches[Reach::default_partition] = k_access_exclusive;
     add_lock(out, std::move(t));

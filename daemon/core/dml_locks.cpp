@@ -4,7 +4,7 @@
 #include <set>
 
 #include "core/ddl_volatility.hpp"
-#include "core/statement_locks.hpp"
+#include "core/statement_rules.hpp"
 
 namespace lockwatch {
 namespace {
@@ -38,8 +38,8 @@ bool is_cte(const QueryScan& q, const RelationName& name) {
   return name.schema.empty() && q.ctes.count(name.name) != 0;
 }
 
-LockTarget read_target(const RelationName& name, LockMode mode) {
-  LockTarget t = lock_of(name, mode, "read");
+StatementLock read_target(const RelationName& name, LockMode mode) {
+  StatementLock t = lock_of(name, mode, "read");
   t.reaches[Reach::children] = mode;
   t.reaches[Reach::indexes] = mode;
   t.reaches[Reach::sources] = mode;  // a view: what it reads
@@ -49,8 +49,8 @@ LockTarget read_target(const RelationName& name, LockMode mode) {
 
 // The table a DML statement writes, and what its foreign keys and triggers-by-constraint
 // read on other tables.
-LockTarget write_target(const std::string& tag, const JsonValue& f) {
-  LockTarget t = lock_of(range_var_name(f["relation"]), k_row_exclusive, "written");
+StatementLock write_target(const std::string& tag, const JsonValue& f) {
+  StatementLock t = lock_of(range_var_name(f["relation"]), k_row_exclusive, "written");
   t.reaches[Reach::children] = k_row_exclusive;
   t.reaches[Reach::indexes] = k_row_exclusive;
   if (tag != "DeleteStmt") {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/lock_footprint.hpp"
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 namespace lockwatch {
 

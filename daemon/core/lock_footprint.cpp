@@ -12,7 +12,7 @@ class Expansion {
  public:
   explicit Expansion(CatalogLookup& catalog) : m_catalog(catalog) {}
 
-  void target(const LockTarget& t) {
+  void target(const StatementLock& t) {
     const auto root = m_catalog.resolve(t.relation.sql());
     if (!root) {
       m_out.missing.push_back(t.relation.sql());
@@ -49,7 +49,7 @@ class Expansion {
   }
 
   // What a named relation is to the statement, when it is not simply what it works on.
-  static std::string named_role(const LockTarget& t) {
+  static std::string named_role(const StatementLock& t) {
     static const char* const k_plain[] = {"", "table", "read", "written", "named (assumed)"};
     for (const char* plain : k_plain) {
       if (t.role == plain) return "";
@@ -57,7 +57,7 @@ class Expansion {
     return t.role;
   }
 
-  static std::string role_text(const LockTarget& t) {
+  static std::string role_text(const StatementLock& t) {
     return t.denotes == Denotes::index_table ? "table of index " + t.relation.sql()
                                              : "references " + t.relation.sql();
   }
@@ -82,7 +82,7 @@ class Expansion {
   }
 
   // What the target's name stands for.
-  std::vector<Oid> bases(const LockTarget& t, Oid root) {
+  std::vector<Oid> bases(const StatementLock& t, Oid root) {
     if (t.denotes == Denotes::index_table) {
       const Oid table = rel(root).index_table;
       return {table != 0 ? table : root};
@@ -111,7 +111,7 @@ class Expansion {
     for (const Oid index : rel(toast).indexes) add(index, mode, "TOAST index of " + name(oid));
   }
 
-  void referenced(Oid oid, const LockTarget& t) {
+  void referenced(Oid oid, const StatementLock& t) {
     const auto mode = reach(t, Reach::referenced);
     const auto index_mode = reach(t, Reach::referenced_indexes);
     for (const ForeignKey& fk : rel(oid).foreign_keys) {
@@ -121,7 +121,7 @@ class Expansion {
     }
   }
 
-  void referencing(Oid oid, const LockTarget& t) {
+  void referencing(Oid oid, const StatementLock& t) {
     const auto mode = reach(t, Reach::referencing);
     const auto index_mode = reach(t, Reach::referencing_indexes);
     for (const Oid other : rel(oid).referencing) {
@@ -130,7 +130,7 @@ class Expansion {
     }
   }
 
-  void views(Oid oid, const LockTarget& t) {
+  void views(Oid oid, const StatementLock& t) {
     if (const auto mode = reach(t, Reach::dependents)) {
       for (const Oid view : closure(oid, [](const CatalogRelation& r) { return r.dependents; })) {
         add(view, *mode, "view on " + name(oid));
@@ -145,7 +145,7 @@ class Expansion {
     }
   }
 
-  void related(Oid oid, const LockTarget& t) {
+  void related(Oid oid, const StatementLock& t) {
     if (const auto mode = reach(t, Reach::indexes)) indexes_of(oid, *mode);
     if (const auto mode = reach(t, Reach::toast)) toast_of(oid, *mode);
     referenced(oid, t);
@@ -159,7 +159,7 @@ class Expansion {
     }
   }
 
-  static std::optional<LockMode> reach(const LockTarget& t, Reach r) {
+  static std::optional<LockMode> reach(const StatementLock& t, Reach r) {
     const auto it = t.reaches.find(r);
     return it == t.reaches.end() ? std::nullopt : std::optional(it->second);
   }
@@ -172,14 +172,14 @@ class Expansion {
 
 }  // namespace
 
-Footprint expand_footprint(const std::vector<LockTarget>& targets, CatalogLookup& catalog) {
+Footprint expand_footprint(const std::vector<StatementLock>& targets, CatalogLookup& catalog) {
   Expansion expansion(catalog);
-  for (const LockTarget& t : targets) expansion.target(t);
+  for (const StatementLock& t : targets) expansion.target(t);
   return expansion.result();
 }
 
-LockTarget table_target(const std::string& table, LockMode mode) {
-  LockTarget t;
+StatementLock table_target(const std::string& table, LockMode mode) {
+  StatementLock t;
   t.relation = RelationName::as_typed(table);
   t.mode = mode;
   t.role = "table";

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 namespace lockwatch {
 
@@ -64,10 +64,10 @@ struct Footprint {
 // Expands the targets through the catalog: children recursively, indexes, TOAST tables
 // (with their index), foreign keys either way, views either way, owned sequences, default
 // partitions, as each target's reaches say.
-Footprint expand_footprint(const std::vector<LockTarget>& targets, CatalogLookup& catalog);
+Footprint expand_footprint(const std::vector<StatementLock>& targets, CatalogLookup& catalog);
 
 // The lock footprint of a DDL taking `mode` on `table`, whatever the DDL: the table with
 // its children, their indexes and TOAST tables, all in `mode` (preflight --table).
-LockTarget table_target(const std::string& table, LockMode mode);
+StatementLock table_target(const std::string& table, LockMode mode);
 
 }  // namespace lockwatch

@@ -11,50 +11,27 @@ namespace {
 using Adjacency = std::vector<std::vector<int>>;
 
 // The wait-for graph over dense node ids; an edge runs from a blocker to a waiter it holds up.
-class WaitGraph {
- public:
-  int node(int pid) {
-    const auto [it, inserted] = m_node_of.try_emplace(pid, static_cast<int>(pids.size()));
-    if (inserted) {
-      pids.push_back(pid);
-      blocks.emplace_back();
-      blocker_count.push_back(0);
-    }
-    return it->second;
-  }
-
-  void add_edge(int blocker_pid, int waiter_pid) {
-    const int from = node(blocker_pid);
-    const int to = node(waiter_pid);
-    const auto key = (std::uint64_t(std::uint32_t(from)) << 32) | std::uint32_t(to);
-    if (!m_edges.insert(key).second) return;  // parallel workers repeat their leader's pid
-    blocks[from].push_back(to);
-    ++blocker_count[to];
-  }
-
-  std::vector<int> pids;
+struct DenseGraph {
+  std::vector<int> pids;  // node -> session
   Adjacency blocks;
   std::vector<int> blocker_count;
-
- private:
-  std::unordered_map<int, int> m_node_of;
-  std::unordered_set<std::uint64_t> m_edges;
 };
 
-// A parallel worker waits on behalf of its leader, which is what operators see and signal.
-int group_pid(const Backend& backend) {
-  return backend.leader_pid != 0 ? backend.leader_pid : backend.pid;
-}
-
-WaitGraph build_graph(const ActivitySnapshot& snapshot) {
-  WaitGraph graph;
-  for (const Backend& backend : snapshot.backends) {
-    const int waiter = group_pid(backend);
-    for (int blocker : backend.blocked_by) {
-      if (blocker != waiter) graph.add_edge(blocker, waiter);
+DenseGraph dense(const WaitGraph& graph) {
+  DenseGraph d;
+  d.pids = graph.sessions();
+  std::unordered_map<int, int> node_of;
+  node_of.reserve(d.pids.size());
+  for (std::size_t i = 0; i < d.pids.size(); ++i) node_of.emplace(d.pids[i], static_cast<int>(i));
+  d.blocks.assign(d.pids.size(), {});
+  d.blocker_count.assign(d.pids.size(), 0);
+  for (std::size_t i = 0; i < d.pids.size(); ++i) {
+    for (const WaitEdge& e : graph.waiters_of(d.pids[i])) {
+      d.blocks[i].push_back(node_of.at(e.waiter));
+      ++d.blocker_count[node_of.at(e.waiter)];
     }
   }
-  return graph;
+  return d;
 }
 
 // Strongly connected components, emitted sinks first (reverse topological order).
@@ -141,7 +118,7 @@ struct Condensed {
   std::vector<int> next_on_longest;
 };
 
-Condensed condense(const WaitGraph& graph) {
+Condensed condense(const DenseGraph& graph) {
   Condensed c{Tarjan(graph.blocks).run(), {}, {}, {}, {}};
   const std::size_t n = c.components.members.size();
   c.successors.assign(n, {});
@@ -173,7 +150,7 @@ Condensed condense(const WaitGraph& graph) {
   return c;
 }
 
-std::vector<int> sorted_pids(const WaitGraph& graph, const std::vector<int>& nodes) {
+std::vector<int> sorted_pids(const DenseGraph& graph, const std::vector<int>& nodes) {
   std::vector<int> pids;
   for (int node : nodes) pids.push_back(graph.pids[node]);
   std::sort(pids.begin(), pids.end());
@@ -181,7 +158,7 @@ std::vector<int> sorted_pids(const WaitGraph& graph, const std::vector<int>& nod
 }
 
 // The pids along the longest chain from component `start`; a cycle contributes all members.
-std::vector<int> longest_chain(const WaitGraph& graph, const Condensed& c, int start, int root) {
+std::vector<int> longest_chain(const DenseGraph& graph, const Condensed& c, int start, int root) {
   std::vector<int> chain{root};
   for (int comp = start; comp != -1; comp = c.next_on_longest[comp]) {
     for (int pid : sorted_pids(graph, c.components.members[comp])) {
@@ -192,7 +169,7 @@ std::vector<int> longest_chain(const WaitGraph& graph, const Condensed& c, int s
 }
 
 // Every backend the root component holds up, nearest first.
-std::vector<int> held_up(const WaitGraph& graph, const Condensed& c, int start, int root) {
+std::vector<int> held_up(const DenseGraph& graph, const Condensed& c, int start, int root) {
   std::vector<int> waiters;
   for (int pid : sorted_pids(graph, c.components.members[start])) {
     if (pid != root) waiters.push_back(pid);
@@ -213,20 +190,7 @@ std::vector<int> held_up(const WaitGraph& graph, const Condensed& c, int start, 
   return waiters;
 }
 
-// The longest lock wait in each parallel group (a worker may wait while its leader does not).
-using GroupWaits = std::unordered_map<int, double>;
-
-GroupWaits group_waits(const ActivitySnapshot& snapshot) {
-  GroupWaits waits;
-  for (const Backend& b : snapshot.backends) {
-    if (!b.waiting_on_lock()) continue;
-    double& wait = waits[group_pid(b)];
-    wait = std::max(wait, lock_wait_seconds(b, snapshot.taken_at));
-  }
-  return waits;
-}
-
-double longest_wait(const std::vector<int>& pids, const GroupWaits& waits) {
+double longest_wait(const std::vector<int>& pids, const SessionWaits& waits) {
   double longest = 0;
   for (int pid : pids) {
     const auto it = waits.find(pid);
@@ -235,8 +199,8 @@ double longest_wait(const std::vector<int>& pids, const GroupWaits& waits) {
   return longest;
 }
 
-RootBlocker make_root(const WaitGraph& graph, const Condensed& c, int comp,
-                      const GroupWaits& waits) {
+RootBlocker make_root(const DenseGraph& graph, const Condensed& c, int comp,
+                      const SessionWaits& waits) {
   const std::vector<int> members = sorted_pids(graph, c.components.members[comp]);
   RootBlocker root;
   root.pid = members.front();
@@ -257,39 +221,33 @@ bool ranks_before(const RootBlocker& a, const RootBlocker& b) {
 
 }  // namespace
 
-double lock_wait_seconds(const Backend& backend, Micros now) {
-  return backend.waiting_on_lock() ? seconds_since(backend.query_start, now) : 0.0;
-}
-
-BackendIndex index_backends(const ActivitySnapshot& snapshot) {
-  BackendIndex index;
-  index.reserve(snapshot.backends.size());
-  for (const Backend& backend : snapshot.backends) index.emplace(backend.pid, &backend);
-  return index;
-}
-
-LockAnalysis analyse_locks(const ActivitySnapshot& snapshot) {
+LockAnalysis analyse_locks(const WaitGraph& graph, const SessionWaits& waits) {
   LockAnalysis analysis;
-  const GroupWaits waits = group_waits(snapshot);
-  for (const Backend& backend : snapshot.backends) {
-    if (!backend.waiting_on_lock()) continue;
-    ++analysis.waiting;
-    analysis.longest_wait_seconds =
-        std::max(analysis.longest_wait_seconds, lock_wait_seconds(backend, snapshot.taken_at));
+  analysis.waiting = static_cast<int>(graph.waiting_backends());
+  for (const auto& [session, seconds] : waits) {
+    analysis.longest_wait_seconds = std::max(analysis.longest_wait_seconds, seconds);
   }
-  const WaitGraph graph = build_graph(snapshot);
-  analysis.blocked = static_cast<int>(std::count_if(
-      graph.blocker_count.begin(), graph.blocker_count.end(), [](int n) { return n > 0; }));
-  const Condensed condensed = condense(graph);
+  const DenseGraph d = dense(graph);
+  analysis.blocked = static_cast<int>(
+      std::count_if(d.blocker_count.begin(), d.blocker_count.end(), [](int n) { return n > 0; }));
+  const Condensed condensed = condense(d);
   for (std::size_t comp = 0; comp < condensed.incoming.size(); ++comp) {
-    const bool holds_up_someone =
-        !condensed.successors[comp].empty() || condensed.components.members[comp].size() > 1;
-    if (condensed.incoming[comp] != 0 || !holds_up_someone) continue;
-    analysis.roots.push_back(make_root(graph, condensed, static_cast<int>(comp), waits));
+    const auto& members = condensed.components.members[comp];
+    const bool cycle = members.size() > 1;
+    if (condensed.incoming[comp] != 0) continue;
+    // A waiter with no blocker the graph can name holds nobody up as a root would: the
+    // lock snapshot says it waits, so it is not the cause (see LockAnalysis::unexplained).
+    if (!cycle && graph.is_waiting(d.pids[members.front()])) {
+      analysis.unexplained.push_back(d.pids[members.front()]);
+      continue;
+    }
+    if (condensed.successors[comp].empty() && !cycle) continue;
+    analysis.roots.push_back(make_root(d, condensed, static_cast<int>(comp), waits));
     analysis.max_chain_length =
         std::max(analysis.max_chain_length, analysis.roots.back().max_chain_length);
   }
   std::sort(analysis.roots.begin(), analysis.roots.end(), ranks_before);
+  std::sort(analysis.unexplained.begin(), analysis.unexplained.end());
   return analysis;
 }
 

@@ -76,4 +76,23 @@ bool conflicts(LockMode a, LockMode b) {
   return (k_conflicts[static_cast<std::size_t>(a)] >> static_cast<unsigned>(b) & 1U) != 0;
 }
 
+LockMask conflict_mask(LockMode mode) {
+  return k_conflicts[static_cast<std::size_t>(mode)];
+}
+
+std::vector<LockMode> modes_in(LockMask mask) {
+  std::vector<LockMode> modes;
+  for (const ModeNames& m : k_modes) {
+    if ((mask & mask_of(m.mode)) != 0) modes.push_back(m.mode);
+  }
+  return modes;
+}
+
+std::optional<LockMode> from_pg_locks_name(std::string_view name) {
+  for (const ModeNames& m : k_modes) {
+    if (name == m.pg_locks) return m.mode;
+  }
+  return std::nullopt;
+}
+
 }  // namespace lockwatch

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/json_reader.hpp"
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 namespace lockwatch {
 

@@ -20,61 +20,46 @@ bool filter_matches(const GlobFilter& filter, const std::string& value) {
   return glob_match_any(filter.include, value) && !glob_match_any(filter.exclude, value);
 }
 
-// Backends each blocker holds up, directly or not, and the longest wait among them.
+// Sessions each blocker holds up, directly or not, and the longest wait among them.
 struct HeldUp {
   int count = 0;
   double longest_wait = 0;
 };
 
-// A parallel worker waits on behalf of its leader (as in the lock graph).
-int group_pid(const Backend& b) {
-  return b.leader_pid != 0 ? b.leader_pid : b.pid;
-}
-
+// Reads the poll's wait-for graph; what a session holds up is walked once, on demand.
 class BlockingIndex {
  public:
-  explicit BlockingIndex(const Observation& obs) {
-    for (const Backend& b : obs.activity().backends) {
-      const int waiter = group_pid(b);
-      for (int blocker : b.blocked_by) {
-        if (blocker == waiter) continue;
-        m_waiters[blocker].insert(waiter);
-        m_blocked.insert(waiter);
-      }
-      if (b.waiting_on_lock()) {
-        double& wait = m_wait[waiter];
-        wait = std::max(wait, lock_wait_seconds(b, obs.now()));
-      }
-    }
+  explicit BlockingIndex(const Observation& obs) : m_obs(obs) {}
+
+  // Whether this session (or a worker of its parallel group) waits for a lock.
+  bool is_blocked(int pid) const { return m_obs.graph().is_waiting(pid); }
+
+  const HeldUp& held_up(int pid) const {
+    const auto [it, inserted] = m_memo.try_emplace(pid);
+    if (inserted) it->second = walk(pid);
+    return it->second;
   }
 
-  // Whether this backend (or a worker of its parallel group) waits on another backend.
-  bool is_blocked(int pid) const { return m_blocked.count(pid) != 0; }
-
-  HeldUp held_up(int pid) const {
+ private:
+  HeldUp walk(int pid) const {
     HeldUp out;
     std::unordered_set<int> seen{pid};
     std::vector<int> stack{pid};
     while (!stack.empty()) {
       const int current = stack.back();
       stack.pop_back();
-      const auto it = m_waiters.find(current);
-      if (it == m_waiters.end()) continue;
-      for (int waiter : it->second) {
-        if (!seen.insert(waiter).second) continue;
-        stack.push_back(waiter);
+      for (const WaitEdge& e : m_obs.graph().waiters_of(current)) {
+        if (!seen.insert(e.waiter).second) continue;
+        stack.push_back(e.waiter);
         ++out.count;
-        const auto wait = m_wait.find(waiter);
-        if (wait != m_wait.end()) out.longest_wait = std::max(out.longest_wait, wait->second);
+        out.longest_wait = std::max(out.longest_wait, m_obs.wait_seconds(e.waiter));
       }
     }
     return out;
   }
 
- private:
-  std::unordered_map<int, std::unordered_set<int>> m_waiters;  // blocker -> waiter groups
-  std::unordered_set<int> m_blocked;
-  std::unordered_map<int, double> m_wait;  // the longest lock wait in each group
+  const Observation& m_obs;
+  mutable std::unordered_map<int, HeldUp> m_memo;
 };
 
 Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& held, Micros now) {
@@ -156,6 +141,21 @@ bool RateLimiter::try_acquire(int per_minute, Micros now) {
   return true;
 }
 
+CandidateFilter non_blocking_candidates(const std::vector<Policy>& policies) {
+  CandidateFilter filter;
+  bool first = true;
+  for (const Policy& p : policies) {
+    if (p.only_if_blocking) continue;
+    filter.states.insert(filter.states.end(), p.states.begin(), p.states.end());
+    filter.min_state_age =
+        first ? p.min_state_age : std::min(filter.min_state_age, p.min_state_age);
+    first = false;
+  }
+  std::sort(filter.states.begin(), filter.states.end());
+  filter.states.erase(std::unique(filter.states.begin(), filter.states.end()), filter.states.end());
+  return filter;
+}
+
 bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held_up,
                     double held_up_wait, Micros now) {
   if (std::find(p.states.begin(), p.states.end(), b.state) == p.states.end()) return false;
@@ -183,8 +183,12 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
     if (!b.is_client()) continue;  // never targets; not worth an audit line each poll
     if (b.leader_pid != 0 && b.leader_pid != b.pid) continue;  // workers act through leaders
     const bool is_blocked = index.is_blocked(b.pid);
-    const HeldUp held = index.held_up(b.pid);
     for (const Policy& policy : policies) {
+      // The state first: walking what a backend holds up is the costly part in a pile-up.
+      if (std::find(policy.states.begin(), policy.states.end(), b.state) == policy.states.end()) {
+        continue;
+      }
+      const HeldUp& held = index.held_up(b.pid);
       if (!policy_matches(policy, b, is_blocked, held.count, held.longest_wait, obs.now())) {
         continue;
       }

@@ -91,6 +91,15 @@ class PolicyEngine {
   std::map<std::tuple<int, Micros, std::string>, Outcome> m_reported;
 };
 
+// The backends a poll must return for policies that act on sessions blocking nobody
+// (only_if_blocking = false): their states, and the least time in them any such policy
+// asks for. Every other policy acts only on sessions in the wait-for graph.
+struct CandidateFilter {
+  std::vector<std::string> states;
+  Duration min_state_age{0};
+};
+CandidateFilter non_blocking_candidates(const std::vector<Policy>& policies);
+
 // True when the policy's conditions (states, ages, blocking, globs) hold for this backend;
 // `is_blocked`: it waits on another backend; `held_up` and `held_up_wait` describe whom it
 // blocks (parallel workers folded onto their leader). Protections are not checked here.

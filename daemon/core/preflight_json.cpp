@@ -57,7 +57,7 @@ const char* denotes_name(Denotes d) {
 
 void write_locks(JsonWriter& json, const ClassifiedStatement& s) {
   json.key("locks").begin_array();
-  for (const LockTarget& t : s.locks) {
+  for (const StatementLock& t : s.locks) {
     json.begin_object().key("relation").value(t.relation.sql());
     json.key("denotes").value(denotes_name(t.denotes)).key("mode").value(sql_name(t.mode));
     json.key("role")

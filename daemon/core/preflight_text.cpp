@@ -92,7 +92,7 @@ std::string advice_text(const Advice& a) {
 
 std::string locks_text(const ClassifiedStatement& s) {
   std::string out;
-  for (const LockTarget& t : s.locks) out += "  takes " + describe_target(t) + "\n";
+  for (const StatementLock& t : s.locks) out += "  takes " + describe_statement_lock(t) + "\n";
   for (const AdvisoryTarget& a : s.advisory) {
     out += "  takes advisory lock " + advisory_key_text(a) + " " + sql_name(a.mode) + "\n";
   }
@@ -186,9 +186,14 @@ std::string footprint_summary(const Footprint& f) {
       {"sequence of", "sequence"},
       {"default partition of", "partition"},
       {"table of index", "table"},
-      {"referenced table", "referenced table"}, {"partition attached", "partition"},
-      {"partition detached", "partition"}, {"parent", "parent"}, {"index", "index"},
-      {"sequence", "sequence"}, {"view", "view"}, {"seen by --trace", "relation seen by --trace"},
+      {"referenced table", "referenced table"},
+      {"partition attached", "partition"},
+      {"partition detached", "partition"},
+      {"parent", "parent"},
+      {"index", "index"},
+      {"sequence", "sequence"},
+      {"view", "view"},
+      {"seen by --trace", "relation seen by --trace"},
   };
   std::vector<long long> seen;
   for (const FootprintLock& l : f.locks) {

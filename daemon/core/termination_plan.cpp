@@ -10,10 +10,12 @@
 namespace lockwatch {
 namespace {
 
+// Sessions that hold up someone, by the poll's wait-for graph.
 std::unordered_set<int> blocking_pids(const Observation& obs) {
   std::unordered_set<int> out;
-  for (const Backend& b : obs.activity().backends)
-    out.insert(b.blocked_by.begin(), b.blocked_by.end());
+  for (int session : obs.graph().sessions()) {
+    if (!obs.graph().waiters_of(session).empty()) out.insert(session);
+  }
   return out;
 }
 

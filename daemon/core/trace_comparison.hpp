@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/lock_footprint.hpp"
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 namespace lockwatch {
 

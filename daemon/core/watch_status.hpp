@@ -7,6 +7,7 @@
 
 #include "core/chain_report.hpp"
 #include "core/observation.hpp"
+#include "core/server_requirements.hpp"
 
 namespace lockwatch {
 
@@ -20,7 +21,11 @@ struct WatchStatus {
   double last_success_unix_seconds = 0;
   std::string last_error;
   int top_roots = 5;
+  ReportLimits report_limits;         // how much of a pile-up /chains shows
   std::vector<RootVerdict> verdicts;  // what policies decided about the roots
+  // What the watchdog's role cannot see or do (found at connect): /healthz turns unhealthy
+  // and pg_lockwatch_missing_privilege says which, while polls go on.
+  std::vector<PrivilegeProblem> problems;
 };
 
 // The one place WatchStatus is shared between the loop and the HTTP threads; it can only

@@ -1,6 +1,9 @@
 #include "metrics/snapshot_collector.hpp"
 
+#include <algorithm>
 #include <map>
+
+#include "core/lock_description.hpp"
 
 namespace lockwatch {
 namespace {
@@ -37,12 +40,13 @@ std::string label_value(const std::string& text) {
   return text.substr(0, cut);
 }
 
+// From the poll's server-side counts: the quiet poll returns no row per backend.
 MetricFamily backends_by_state(const ActivitySnapshot& activity) {
   std::map<std::string, int> counts;
   for (const std::string& label : all_state_labels()) counts[label] = 0;
-  for (const Backend& b : activity.backends) {
-    const auto it = counts.find(state_label(b.state));
-    if (b.is_client() && it != counts.end()) ++it->second;
+  for (const auto& [state, n] : activity.summary.client_states) {
+    const auto it = counts.find(state_label(state));
+    if (it != counts.end()) it->second += n;
   }
   MetricFamily family = gauge("pg_lockwatch_backends", "Client backends by state.");
   for (const auto& [state, count] : counts)
@@ -52,16 +56,31 @@ MetricFamily backends_by_state(const ActivitySnapshot& activity) {
 
 // Oldest transaction start and oldest idle-in-transaction state change, in seconds.
 std::pair<double, double> oldest_ages(const ActivitySnapshot& activity) {
-  double xact = 0;
-  double idle = 0;
-  for (const Backend& b : activity.backends) {
-    if (!b.is_client()) continue;
-    xact = std::max(xact, seconds_since(b.xact_start, activity.taken_at));
-    if (b.state.rfind("idle in transaction", 0) == 0) {
-      idle = std::max(idle, seconds_since(b.state_change, activity.taken_at));
-    }
+  return {seconds_since(activity.summary.oldest_xact_start, activity.taken_at),
+          seconds_since(activity.summary.oldest_idle_in_transaction, activity.taken_at)};
+}
+
+// Backends waiting for a lock by lock type and by mode: fixed label sets (13 types, 8
+// modes), every value present, whatever the pile-up.
+std::pair<MetricFamily, MetricFamily> waits_by_type_and_mode(const Observation& obs) {
+  std::map<LockType, int> by_type;
+  std::map<LockMode, int> by_mode;
+  for (const LockWait& w : obs.graph().all_waits()) {
+    ++by_type[obs.lock_snapshot().queues[static_cast<std::size_t>(w.queue)].target.type];
+    ++by_mode[w.mode];
   }
-  return {xact, idle};
+  MetricFamily types = gauge("pg_lockwatch_lock_waiting_backends_by_type",
+                             "Backends waiting for a heavyweight lock, by pg_locks.locktype.");
+  for (LockType type : all_lock_types()) {
+    types.metric.push_back(sample(by_type[type], {{"locktype", std::string(to_string(type))}}));
+  }
+  MetricFamily modes = gauge("pg_lockwatch_lock_waiting_backends_by_mode",
+                             "Backends waiting for a heavyweight lock, by requested mode.");
+  for (int m = 0; m < 8; ++m) {
+    const auto mode = static_cast<LockMode>(m);
+    modes.metric.push_back(sample(by_mode[mode], {{"mode", pg_locks_name(mode)}}));
+  }
+  return {std::move(types), std::move(modes)};
 }
 
 MetricFamily root_blockers(const Observation& obs, int top) {
@@ -70,16 +89,17 @@ MetricFamily root_blockers(const Observation& obs, int top) {
   const auto& roots = obs.locks().roots;
   for (std::size_t i = 0; i < roots.size() && static_cast<int>(i) < top; ++i) {
     const Backend* b = obs.backend(roots[i].pid);
+    const PreparedXact* p = obs.prepared(roots[i].pid);
     const Backend none;
     const Backend& who = b ? *b : none;
-    family.metric.push_back(sample(
-        roots[i].blocked_total,
-        {{"rank", std::to_string(i + 1)},
-         {"pid", std::to_string(roots[i].pid)},
-         {"datname", label_value(who.datname)},
-         {"usename", label_value(who.usename)},
-         {"application_name", label_value(who.application_name)},
-         {"state", b ? label_value(b->state) : (roots[i].pid == 0 ? "prepared" : "unknown")}}));
+    family.metric.push_back(
+        sample(roots[i].blocked_total,
+               {{"rank", std::to_string(i + 1)},
+                {"pid", std::to_string(p ? 0 : roots[i].pid)},
+                {"datname", label_value(p ? p->database : who.datname)},
+                {"usename", label_value(p ? p->owner : who.usename)},
+                {"application_name", label_value(who.application_name)},
+                {"state", b ? label_value(b->state) : (p ? "prepared" : "unknown")}}));
   }
   return family;
 }
@@ -98,8 +118,11 @@ void add_observation(std::vector<MetricFamily>& out, const Observation& obs, int
                        "Longest blocking chain, in backends, root included.",
                        locks.max_chain_length));
   out.push_back(single("pg_lockwatch_longest_lock_wait_seconds",
-                       "Longest current lock wait (from the waiting statement's start).",
+                       "Longest current lock wait (from pg_locks.waitstart).",
                        locks.longest_wait_seconds));
+  auto [by_type, by_mode] = waits_by_type_and_mode(obs);
+  out.push_back(std::move(by_type));
+  out.push_back(std::move(by_mode));
   const auto [xact, idle] = oldest_ages(obs.activity());
   out.push_back(single("pg_lockwatch_oldest_transaction_seconds",
                        "Age of the oldest open transaction of a client backend.", xact));
@@ -119,6 +142,15 @@ std::vector<MetricFamily> collect_status(const WatchStatus& status, const std::s
                        status.via_pooler ? 1 : 0));
   out.push_back(single("pg_lockwatch_last_successful_poll_timestamp_seconds",
                        "Unix time of the last successful poll.", status.last_success_unix_seconds));
+  MetricFamily missing = gauge("pg_lockwatch_missing_privilege",
+                               "1 when the watchdog's role lacks this privilege (see /healthz).");
+  for (const std::string& privilege : checked_privileges()) {
+    const bool lacks =
+        std::any_of(status.problems.begin(), status.problems.end(),
+                    [&](const PrivilegeProblem& p) { return p.privilege == privilege; });
+    missing.metric.push_back(sample(lacks ? 1 : 0, {{"privilege", privilege}}));
+  }
+  out.push_back(std::move(missing));
   MetricFamily info = gauge("pg_lockwatch_build_info", "Version of pg_lockwatch and the server.");
   info.metric.push_back(
       sample(1, {{"version", version}, {"server_version", label_value(status.server_version)}}));

@@ -1,162 +1,424 @@
 #include "pg/activity_query.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <map>
+#include <set>
 
+#include "core/lock_description.hpp"
+#include "core/pg_array.hpp"
 #include "core/query_normaliser.hpp"
+#include "pg/catalog_names.hpp"
 
 namespace lockwatch {
-
-// Timestamps travel as microseconds since the epoch. date_part() (double precision) rather
-// than extract() (numeric since PostgreSQL 14): the numeric arithmetic made the whole poll
-// 1.6 times as costly as SELECT count(*) FROM pg_stat_activity with 1,000 backends, and a
-// double holds every microsecond exactly until the year 2255. termination.cpp compares
-// with the same expression.
-const char* const k_activity_sql = R"SQL(
-SELECT s.pid, coalesce(s.leader_pid, 0), coalesce(s.datid, 0)::int8,
-       coalesce(s.usesysid, 0)::int8, coalesce(s.application_name, ''),
-       coalesce(host(s.client_addr), ''), coalesce(s.backend_type, ''),
-       coalesce(s.state, ''), coalesce(s.wait_event_type, ''), coalesce(s.wait_event, ''),
-       (date_part('epoch', s.backend_start) * 1000000)::int8,
-       (date_part('epoch', s.xact_start) * 1000000)::int8,
-       (date_part('epoch', s.query_start) * 1000000)::int8,
-       (date_part('epoch', s.state_change) * 1000000)::int8,
-       left(s.query, $1),
-       CASE WHEN s.wait_event_type = 'Lock' THEN pg_catalog.pg_blocking_pids(s.pid) END,
-       (date_part('epoch', now()) * 1000000)::int8
-  FROM pg_catalog.pg_stat_get_activity(NULL) AS s
- WHERE s.pid <> pg_catalog.pg_backend_pid()
-)SQL";
-
 namespace {
 
-constexpr const char* k_statement = "pg_lockwatch_activity";
-constexpr auto k_name_refresh_interval = std::chrono::seconds(10);
+constexpr const char* k_statement = "pg_lockwatch_poll";
 
-enum Column {
-  pid,
-  leader_pid,
-  datid,
-  usesysid,
-  application_name,
-  client_addr,
-  backend_type,
-  state,
-  wait_event_type,
-  wait_event,
-  backend_start,
-  xact_start,
-  query_start,
-  state_change,
-  query,
-  blockers,
-  now
-};
+// One statement per poll, in autocommit; it names no relation, so it takes no relation
+// lock (pg_stat_activity and pg_locks are views that would join pg_database and
+// pg_authid). What it returns, by the first column:
+//   a  a backend that matters: every one with $2 (the CLI), else those holding or awaiting
+//      a lock on a contended object, their parallel leaders, and the policy candidates
+//      ($3 states at least $4 seconds in them);
+//   q  a contended object (one some backend waits for) with all its non-fastpath entries
+//      aggregated, in pg_lock_status() order: sessions (a pid; for a prepared transaction
+//      minus its xid), modes, granted, waitstarts;
+//   p  a prepared transaction holding a lock on a contended object;
+//   s  client backends counted by state, with the oldest transaction and state change;
+//   n  the server's now(), and how many backends pg_stat_activity showed waiting for a lock.
+// pg_lock_status() runs once, and only when pg_stat_activity shows a lock wait (a one-time
+// filter on the materialised activity rows). Fast-path locks are left out: they are weak
+// relation locks that PostgreSQL moves to the main table before anyone can wait behind
+// them, and GetBlockerStatusData() ignores them too. SIReadLock never blocks. `SELECT s.*`
+// keeps the function's tuples as they are (a projection there costs a fifth of the quiet
+// poll). Timestamps travel as microseconds since the epoch via date_part() (double
+// precision is exact to the microsecond until 2255; extract() is numeric since 14, and
+// slower). Columns by kind:
+//   #  a                q            p            s                 n
+//   1  pid              database     transaction  count             now
+//   2  leader_pid       relation     dbid         min(xact_start)   lock waiters
+//   3  datid            page         ownerid      min(state_change)
+//   4  usesysid         tuple        prepared
+//   5  backend_start    transactionid
+//   6  xact_start       classid
+//   7  query_start      objid
+//   8  state_change     objsubid
+//   9  application_name locktype     gid          state
+//  10  client_addr      virtualxid
+//  11  backend_type     sessions[]
+//  12  state            modes[]
+//  13  wait_event_type  granted[]
+//  14  wait_event       waitstarts[]
+//  15  query
+const char* const k_poll_sql = R"SQL(
+WITH a AS MATERIALIZED (
+  SELECT s.* FROM pg_catalog.pg_stat_get_activity(NULL) AS s
+   WHERE s.pid <> pg_catalog.pg_backend_pid()
+),
+q AS MATERIALIZED (
+  SELECT l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
+         l.classid, l.objid, l.objsubid,
+         pg_catalog.array_agg(coalesce(l.pid::int8,
+             -pg_catalog.split_part(l.virtualtransaction, '/', 2)::int8)) AS sessions,
+         pg_catalog.array_agg(l.mode) AS modes,
+         pg_catalog.array_agg(l.granted) AS granted,
+         pg_catalog.array_agg(@WAITSTART@) AS waitstarts
+    FROM pg_catalog.pg_lock_status() AS l
+   WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
+     AND NOT l.fastpath AND l.mode <> 'SIReadLock'
+   GROUP BY l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
+            l.classid, l.objid, l.objsubid
+  HAVING pg_catalog.bool_or(NOT l.granted)
+),
+involved AS (
+  SELECT DISTINCT u.pid FROM q, pg_catalog.unnest(q.sessions) AS u(pid) WHERE u.pid > 0
+)
+SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
+       (date_part('epoch', a.backend_start) * 1000000)::int8,
+       (date_part('epoch', a.xact_start) * 1000000)::int8,
+       (date_part('epoch', a.query_start) * 1000000)::int8,
+       (date_part('epoch', a.state_change) * 1000000)::int8,
+       a.application_name, host(a.client_addr), a.backend_type, a.state, a.wait_event_type,
+       a.wait_event, left(a.query, $1)
+  FROM a
+ WHERE $2
+    OR a.pid IN (SELECT involved.pid FROM involved)
+    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved))
+    OR (a.state = ANY ($3) AND a.state_change <= now() - $4 * interval '1 second')
+UNION ALL
+SELECT 'q', q.database::int8, q.relation::int8, q.page::int8, q.tuple::int8,
+       q.transactionid::text::int8, q.classid::int8, q.objid::int8, q.objsubid::int8,
+       q.locktype, q.virtualxid, q.sessions::text, q.modes::text, q.granted::text,
+       q.waitstarts::text, NULL
+  FROM q
+UNION ALL
+SELECT 'p', p.transaction::text::int8, p.dbid::int8, p.ownerid::int8,
+       (date_part('epoch', p.prepared) * 1000000)::int8, NULL, NULL, NULL, NULL,
+       p.gid, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM pg_catalog.pg_prepared_xact() AS p
+ WHERE EXISTS (SELECT FROM q WHERE 0 > ANY (q.sessions))
+UNION ALL
+SELECT 's', count(*), (date_part('epoch', min(a.xact_start)) * 1000000)::int8,
+       (date_part('epoch', min(a.state_change)) * 1000000)::int8, NULL, NULL, NULL, NULL, NULL,
+       a.state, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM a WHERE a.backend_type = 'client backend' GROUP BY a.state
+UNION ALL
+SELECT 'n', (date_part('epoch', now()) * 1000000)::int8,
+       (SELECT count(*) FROM a WHERE a.wait_event_type = 'Lock'), NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+)SQL";
 
-std::optional<Micros> micros(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return field.as<Micros>();
+const char* const k_server_info_sql = R"SQL(
+SELECT current_setting('server_version_num')::int, current_setting('server_version'),
+       current_user, current_setting('is_superuser') = 'on',
+       pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'),
+       pg_catalog.pg_has_role('pg_signal_backend', 'USAGE'),
+       (SELECT s.datid::int8 FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) AS s)
+)SQL";
+
+std::optional<std::int64_t> number(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::int64_t>();
 }
 
-Backend to_backend(const pqxx::row& row, const NameCache& names, const ActivityOptions& options) {
-  Backend b;
-  b.pid = row[pid].as<int>();
-  b.leader_pid = row[leader_pid].as<int>();
-  b.datname = names.database(row[datid].as<long long>());
-  const NameCache::Role role = names.role(row[usesysid].as<long long>());
-  b.usename = role.name;
-  b.superuser = role.superuser;
-  b.application_name = row[application_name].as<std::string>();
-  b.client_addr = row[client_addr].as<std::string>();
-  b.backend_type = row[backend_type].as<std::string>();
-  b.state = row[state].as<std::string>();
-  b.wait_event_type = row[wait_event_type].as<std::string>();
-  b.wait_event = row[wait_event].as<std::string>();
-  b.backend_start = micros(row[backend_start]);
-  b.xact_start = micros(row[xact_start]);
-  b.query_start = micros(row[query_start]);
-  b.state_change = micros(row[state_change]);
-  const std::string text = row[query].is_null() ? "" : row[query].as<std::string>();
-  b.query = options.redact_queries ? normalise_query(text) : text;
-  if (!row[blockers].is_null()) b.blocked_by = parse_pid_array(row[blockers].c_str());
-  return b;
+std::string text(const pqxx::field& f) {
+  return f.is_null() ? std::string() : f.as<std::string>();
+}
+
+// A text[] parameter: every element quoted, so states with spaces read back as written.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& item : items) {
+    if (out.size() > 1) out += ",";
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// The rows of one poll before names are attached: oids are still oids.
+struct RawBackend {
+  Backend backend;
+  NameCache::Oid datid = 0;
+  NameCache::Oid usesysid = 0;
+};
+
+struct RawPrepared {
+  std::int64_t transaction = 0;
+  NameCache::Oid dbid = 0;
+  NameCache::Oid ownerid = 0;
+  std::optional<Micros> prepared_at;
+  std::string gid;
+};
+
+struct RawPoll {
+  std::vector<RawBackend> backends;
+  LockSnapshot locks;
+  std::vector<RawPrepared> prepared;
+  ActivitySummary summary;
+  Micros now = 0;
+};
+
+RawBackend to_backend(const pqxx::row& r, const ActivityOptions& options) {
+  RawBackend raw;
+  Backend& b = raw.backend;
+  b.pid = static_cast<int>(r[1].as<std::int64_t>());
+  b.leader_pid = static_cast<int>(number(r[2]).value_or(0));
+  raw.datid = static_cast<NameCache::Oid>(number(r[3]).value_or(0));
+  raw.usesysid = static_cast<NameCache::Oid>(number(r[4]).value_or(0));
+  b.backend_start = number(r[5]);
+  b.xact_start = number(r[6]);
+  b.query_start = number(r[7]);
+  b.state_change = number(r[8]);
+  b.application_name = text(r[9]);
+  b.client_addr = text(r[10]);
+  b.backend_type = text(r[11]);
+  b.state = text(r[12]);
+  b.wait_event_type = text(r[13]);
+  b.wait_event = text(r[14]);
+  const std::string query = text(r[15]);
+  b.query = options.redact_queries ? normalise_query(query) : query;
+  return raw;
+}
+
+LockTarget to_target(const pqxx::row& r) {
+  LockTarget t;
+  t.type_name = text(r[9]);
+  t.type = parse_lock_type(t.type_name);
+  t.database = static_cast<std::uint32_t>(number(r[1]).value_or(0));
+  t.relation = static_cast<std::uint32_t>(number(r[2]).value_or(0));
+  t.page = number(r[3]).value_or(-1);
+  t.tuple = static_cast<int>(number(r[4]).value_or(-1));
+  t.transactionid = number(r[5]).value_or(-1);
+  t.classid = static_cast<std::uint32_t>(number(r[6]).value_or(0));
+  t.objid = static_cast<std::uint32_t>(number(r[7]).value_or(0));
+  t.objsubid = static_cast<int>(number(r[8]).value_or(-1));
+  t.virtualxid = text(r[10]);
+  return t;
+}
+
+// Prepared transactions come as minus their xid; they become sessions -1, -2, ...
+class PreparedIds {
+ public:
+  int session(std::int64_t xid) {
+    const auto [it, inserted] = m_ids.try_emplace(xid, -static_cast<int>(m_ids.size()) - 1);
+    return it->second;
+  }
+  const std::map<std::int64_t, int>& all() const { return m_ids; }
+
+ private:
+  std::map<std::int64_t, int> m_ids;
+};
+
+LockQueue to_queue(const pqxx::row& r, PreparedIds& prepared) {
+  LockQueue q;
+  q.target = to_target(r);
+  const auto sessions = parse_int_array(text(r[11]));
+  const auto modes = parse_text_array(text(r[12]));
+  const auto granted = parse_bool_array(text(r[13]));
+  const auto waitstarts = parse_int_array(text(r[14]));
+  for (std::size_t i = 0; i < sessions.size() && i < modes.size() && i < granted.size(); ++i) {
+    const auto mode = modes[i] ? from_pg_locks_name(*modes[i]) : std::nullopt;
+    if (!sessions[i] || !mode) continue;
+    const std::int64_t id = *sessions[i];
+    LockEntry e;
+    e.session = id > 0 ? static_cast<int>(id) : prepared.session(-id);
+    e.mode = *mode;
+    e.granted = granted[i];
+    if (i < waitstarts.size()) e.waitstart = waitstarts[i];
+    q.entries.push_back(e);
+  }
+  return q;
+}
+
+RawPoll read_rows(const pqxx::result& rows, const ActivityOptions& options) {
+  RawPoll poll;
+  PreparedIds prepared_ids;
+  for (const pqxx::row& r : rows) {
+    const std::string kind = r[0].as<std::string>();
+    if (kind == "a") {
+      poll.backends.push_back(to_backend(r, options));
+    } else if (kind == "q") {
+      poll.locks.queues.push_back(to_queue(r, prepared_ids));
+    } else if (kind == "p") {
+      poll.prepared.push_back(RawPrepared{
+          r[1].as<std::int64_t>(), static_cast<NameCache::Oid>(number(r[2]).value_or(0)),
+          static_cast<NameCache::Oid>(number(r[3]).value_or(0)), number(r[4]), text(r[9])});
+    } else if (kind == "s") {
+      poll.summary.client_states[text(r[9])] = static_cast<int>(r[1].as<std::int64_t>());
+      const auto earliest = [](std::optional<Micros>& slot, std::optional<Micros> t) {
+        if (t && (!slot || *t < *slot)) slot = t;
+      };
+      earliest(poll.summary.oldest_xact_start, number(r[2]));
+      if (text(r[9]).starts_with("idle in transaction")) {
+        earliest(poll.summary.oldest_idle_in_transaction, number(r[3]));
+      }
+    } else if (kind == "n") {
+      poll.now = r[1].as<std::int64_t>();
+      poll.locks.taken = r[2].as<std::int64_t>() > 0;  // the gate of pg_lock_status()
+    }
+  }
+  for (const auto& [xid, session] : prepared_ids.all()) {
+    PreparedXact p;
+    p.session = session;
+    p.transaction = xid;
+    p.gid = "?";  // committed or rolled back between the two reads
+    poll.locks.prepared.push_back(p);
+  }
+  return poll;
+}
+
+// Before PostgreSQL 14 there is no waitstart: the waiting statement's start is the
+// closest stand-in, for the queue order as for the wait time.
+void approximate_waitstarts(RawPoll& poll) {
+  std::map<int, std::optional<Micros>> starts;
+  for (const RawBackend& b : poll.backends) starts[b.backend.pid] = b.backend.query_start;
+  for (LockQueue& q : poll.locks.queues) {
+    for (LockEntry& e : q.entries) {
+      if (!e.granted && !e.waitstart) e.waitstart = starts[e.session];
+    }
+  }
+}
+
+// The oids this poll needs names for.
+struct Oids {
+  std::vector<NameCache::Oid> databases;
+  std::vector<NameCache::Oid> roles;
+  std::vector<NameCache::Oid> relations;
+};
+
+Oids oids_of(const RawPoll& poll, std::uint32_t own_database) {
+  Oids oids;
+  for (const RawBackend& b : poll.backends) {
+    oids.databases.push_back(b.datid);
+    oids.roles.push_back(b.usesysid);
+  }
+  for (const RawPrepared& p : poll.prepared) {
+    oids.databases.push_back(p.dbid);
+    oids.roles.push_back(p.ownerid);
+  }
+  for (const LockQueue& q : poll.locks.queues) {
+    oids.databases.push_back(q.target.database);
+    if (q.target.relation != 0 && (q.target.database == 0 || q.target.database == own_database)) {
+      oids.relations.push_back(q.target.relation);
+    }
+  }
+  return oids;
+}
+
+void attach_names(RawPoll& poll, const NameCache& names, std::uint32_t own_database,
+                  const std::vector<NameCache::Oid>& relations) {
+  for (RawBackend& raw : poll.backends) {
+    raw.backend.datname = names.database(raw.datid);
+    const NameCache::Role role = names.role(raw.usesysid);
+    raw.backend.usename = role.name;
+    raw.backend.superuser = role.superuser;
+  }
+  for (PreparedXact& p : poll.locks.prepared) {
+    const auto it =
+        std::find_if(poll.prepared.begin(), poll.prepared.end(),
+                     [&p](const RawPrepared& r) { return r.transaction == p.transaction; });
+    if (it == poll.prepared.end()) continue;
+    p.gid = it->gid;
+    p.prepared_at = it->prepared_at;
+    p.owner = names.role(it->ownerid).name;
+    p.database = names.database(it->dbid);
+  }
+  LockSnapshot& locks = poll.locks;
+  locks.names_database = own_database;
+  for (NameCache::Oid oid : relations) {
+    if (auto name = names.relation(oid)) locks.relation_names.emplace(oid, std::move(*name));
+  }
+  for (const LockQueue& q : locks.queues) {
+    for (NameCache::Oid oid : {q.target.database, q.target.objid}) {
+      if (oid != 0) locks.database_names.emplace(oid, names.database(oid));
+    }
+  }
 }
 
 }  // namespace
 
-std::vector<int> parse_pid_array(std::string_view text) {
-  std::vector<int> pids;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    int value = 0;
-    const auto [next, error] = std::from_chars(p, end, value);
-    if (error == std::errc()) {
-      pids.push_back(value);
-      p = next;
-    } else {
-      ++p;  // braces and commas
-    }
-  }
-  std::sort(pids.begin(), pids.end());
-  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
-  return pids;
+std::string poll_sql(int server_version_num) {
+  std::string sql = k_poll_sql;
+  const std::string waitstart = server_version_num >= k_waitstart_server_version
+                                    ? "(date_part('epoch', l.waitstart) * 1000000)::int8"
+                                    : "NULL::int8";
+  sql.replace(sql.find("@WAITSTART@"), 11, waitstart);
+  return sql;
 }
 
-void NameCache::refresh_if_needed(pqxx::connection& connection, const pqxx::result& rows) {
-  const bool all_known = std::all_of(rows.begin(), rows.end(), [this](const pqxx::row& row) {
-    const long long db = row[datid].as<long long>();
-    const long long user = row[usesysid].as<long long>();
-    return (db == 0 || m_databases.count(db)) && (user == 0 || m_roles.count(user));
-  });
-  const auto now = std::chrono::steady_clock::now();
-  if (all_known || now - m_refreshed < k_name_refresh_interval) return;
-  m_refreshed = now;
-  refresh(connection);
-}
-
-void NameCache::refresh(pqxx::connection& connection) {
+ServerInfo read_server_info(pqxx::connection& connection) {
   pqxx::nontransaction tx(connection);
-  for (const pqxx::row& row : tx.exec("SELECT oid::int8, datname FROM pg_catalog.pg_database")) {
-    m_databases[row[0].as<long long>()] = row[1].as<std::string>();
-  }
-  for (const pqxx::row& row :
-       tx.exec("SELECT oid::int8, rolname, rolsuper FROM pg_catalog.pg_roles")) {
-    m_roles[row[0].as<long long>()] = Role{row[1].as<std::string>(), row[2].as<bool>()};
-  }
+  const pqxx::row r = tx.exec1(k_server_info_sql);
+  ServerInfo info;
+  info.facts.version_num = r[0].as<int>();
+  info.version = r[1].as<std::string>();
+  info.facts.role = r[2].as<std::string>();
+  info.facts.superuser = r[3].as<bool>();
+  info.facts.read_all_stats = r[4].as<bool>();
+  info.facts.signal_backend = r[5].as<bool>();
+  info.database = r[6].is_null() ? 0 : r[6].as<std::uint32_t>();
+  return info;
 }
 
-std::string NameCache::database(long long oid) const {
-  if (oid == 0) return "";
-  const auto it = m_databases.find(oid);
-  return it == m_databases.end() ? "oid:" + std::to_string(oid) : it->second;
+ActivityQuery::ActivityQuery(pqxx::connection& connection, const ServerInfo& server,
+                             NameCache* names)
+    : m_connection(connection),
+      m_server(server),
+      m_own_names(names ? nullptr : std::make_unique<NameCache>()),
+      m_names(names ? names : m_own_names.get()) {
+  m_connection.prepare(k_statement, poll_sql(server.facts.version_num));
 }
 
-NameCache::Role NameCache::role(long long oid) const {
-  if (oid == 0) return {};
-  const auto it = m_roles.find(oid);
-  // An unknown role might be a superuser: say so, so no policy ever signals it unchecked.
-  return it == m_roles.end() ? Role{"oid:" + std::to_string(oid), true} : it->second;
-}
-
-ActivityQuery::ActivityQuery(pqxx::connection& connection) : m_connection(connection) {
-  m_connection.prepare(k_statement, k_activity_sql);
-}
-
-ActivitySnapshot ActivityQuery::run(const ActivityOptions& options) {
+PollSnapshots ActivityQuery::run(const ActivityOptions& options) {
   pqxx::result rows;
   {
     pqxx::nontransaction tx(m_connection);
-    rows = tx.exec_prepared(k_statement, options.query_text_max);
+    rows = tx.exec_prepared(k_statement, options.query_text_max, options.complete,
+                            text_array(options.candidate_states),
+                            std::chrono::duration<double>(options.candidate_min_age).count());
   }
-  m_names.refresh_if_needed(m_connection, rows);
-  ActivitySnapshot snapshot;
-  snapshot.backends.reserve(rows.size());
-  for (const pqxx::row& row : rows) {
-    snapshot.taken_at = row[now].as<Micros>();
-    snapshot.backends.push_back(to_backend(row, m_names, options));
+  RawPoll poll = read_rows(rows, options);
+  if (m_server.facts.version_num < k_waitstart_server_version) approximate_waitstarts(poll);
+  const Oids oids = oids_of(poll, m_server.database);
+  const auto now = NameCache::Clock::now();
+  const NameCache::Wanted wanted = m_names->wanted(oids.databases, oids.roles, oids.relations, now);
+  // A catalog that someone holds locked must not cost the poll: names stay as they were.
+  if (wanted.roles_and_databases) {
+    try {
+      read_roles_and_databases(m_connection, *m_names, now);
+    } catch (const std::exception& e) {
+      m_names->roles_and_databases_failed(now);
+      m_name_error = std::string("reading role and database names: ") + e.what();
+    }
   }
-  return snapshot;
+  if (!wanted.relations.empty()) {
+    try {
+      read_relation_names(m_connection, *m_names, wanted.relations, now);
+    } catch (const std::exception& e) {
+      m_names->relations_failed(now);
+      m_name_error = std::string("reading relation names: ") + e.what();
+    }
+  }
+  attach_names(poll, *m_names, m_server.database, oids.relations);
+  ActivitySnapshot activity;
+  activity.taken_at = poll.now;
+  activity.complete = options.complete;
+  activity.summary = std::move(poll.summary);
+  activity.backends.reserve(poll.backends.size());
+  for (RawBackend& raw : poll.backends) activity.backends.push_back(std::move(raw.backend));
+  return PollSnapshots{std::move(activity), std::move(poll.locks)};
+}
+
+std::string ActivityQuery::take_name_error() {
+  std::string error = std::move(m_name_error);
+  m_name_error.clear();
+  while (!error.empty() && error.back() == '\n') error.pop_back();
+  return error;
 }
 
 }  // namespace lockwatch

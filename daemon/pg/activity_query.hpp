@@ -1,57 +1,65 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <pqxx/pqxx>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
-#include "core/activity.hpp"
+#include "core/duration.hpp"
+#include "core/name_cache.hpp"
+#include "core/observation.hpp"
+#include "core/server_requirements.hpp"
 
 namespace lockwatch {
 
-// The statement every poll runs: pg_stat_get_activity() directly (the pg_stat_activity
-// view would lock pg_database and pg_authid), pg_blocking_pids() only for lock waiters.
-extern const char* const k_activity_sql;
-
-// Database and role names by oid, read apart from the poll and only when an unknown oid
-// shows up, so the poll itself touches no catalog.
-class NameCache {
- public:
-  struct Role {
-    std::string name;
-    bool superuser = false;
-  };
-
-  // Re-reads the names when `snapshot_oids` holds an oid we do not know (at most every 10s).
-  void refresh_if_needed(pqxx::connection& connection, const pqxx::result& rows);
-  std::string database(long long oid) const;
-  Role role(long long oid) const;
-
- private:
-  void refresh(pqxx::connection& connection);
-
-  std::unordered_map<long long, std::string> m_databases;
-  std::unordered_map<long long, Role> m_roles;
-  std::chrono::steady_clock::time_point m_refreshed{};
+// The server and role, as the session found them at connect.
+struct ServerInfo {
+  ServerFacts facts;
+  std::string version;         // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
+  std::uint32_t database = 0;  // the database the session is connected to
 };
+
+// Reads ServerInfo (one statement; names nothing that a lock could hold).
+ServerInfo read_server_info(pqxx::connection& connection);
 
 struct ActivityOptions {
   int query_text_max = 1024;
   bool redact_queries = true;
+  // Every backend's row (the CLI's audit), not only those that matter to locks and policies.
+  bool complete = false;
+  // Backends in these states and at least this long in them are returned for the policies
+  // that act without anyone blocked (only_if_blocking = false).
+  std::vector<std::string> candidate_states;
+  Duration candidate_min_age{0};
 };
 
-// Runs the poll statement (prepared once per connection) and builds the snapshot.
+// The poll: one prepared statement that reads pg_stat_get_activity() and, only while some
+// backend waits for a lock, pg_lock_status() once; then the names it needs from the cache
+// (read apart from the statement: a failed read leaves "oid:N" and never fails the poll).
 class ActivityQuery {
  public:
-  explicit ActivityQuery(pqxx::connection& connection);
-  ActivitySnapshot run(const ActivityOptions& options);
+  // `names` outlives reconnects when the caller keeps it; null: a cache of its own.
+  ActivityQuery(pqxx::connection& connection, const ServerInfo& server, NameCache* names = nullptr);
+
+  // The two snapshots of one poll, names attached.
+  PollSnapshots run(const ActivityOptions& options);
+
+  // run(), analysed.
+  Observation observe(const ActivityOptions& options) { return Observation(run(options)); }
+
+  // Why the last name read failed, once per failure; "" when it did not.
+  std::string take_name_error();
 
  private:
   pqxx::connection& m_connection;
-  NameCache m_names;
+  ServerInfo m_server;
+  std::unique_ptr<NameCache> m_own_names;
+  NameCache* m_names;
+  std::string m_name_error;
 };
 
-// Parses a PostgreSQL int[] literal such as "{1,2,0}" (sorted, duplicates removed).
-std::vector<int> parse_pid_array(std::string_view text);
+// The poll statement for a server version (pg_locks.waitstart exists from 14 on).
+std::string poll_sql(int server_version_num);
 
 }  // namespace lockwatch

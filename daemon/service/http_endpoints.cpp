@@ -118,7 +118,10 @@ std::unique_ptr<prometheus::Exposer> start_exposer(const HttpConfig& config,
 std::string health_body(const WatchStatus& status, bool healthy, bool detailed) {
   std::string body = healthy ? "ok" : "unhealthy";
   if (!detailed) return body + "\n";
-  return body + (status.up ? ": last poll succeeded\n" : ": " + status.last_error + "\n");
+  if (!status.up) return body + ": " + status.last_error + "\n";
+  if (status.problems.empty()) return body + ": last poll succeeded\n";
+  for (const PrivilegeProblem& p : status.problems) body += ": " + p.message;
+  return body + "\n";
 }
 
 }  // namespace
@@ -197,7 +200,9 @@ std::optional<HttpResponse> HttpEndpoints::route(const HttpRequest& request) con
 HttpResponse HttpEndpoints::health() const {
   const WatchStatus now = m_board.get();
   const auto age = std::chrono::steady_clock::now() - now.last_success;
-  const bool healthy = now.observation && age < Duration(m_health_window_ms.load());
+  // A role that cannot see other roles' sessions polls fine and sees nothing: not healthy.
+  const bool healthy =
+      now.observation && age < Duration(m_health_window_ms.load()) && now.problems.empty();
   HttpResponse response;
   response.status = healthy ? "200 OK" : "503 Service Unavailable";
   response.body = health_body(now, healthy, !m_gate.healthz_is_public_under_auth());
@@ -211,7 +216,7 @@ HttpResponse HttpEndpoints::chains() const {
   response.status = fresh ? "200 OK" : "503 Service Unavailable";
   response.content_type = "application/json";
   response.body =
-      fresh ? render_chains_json(*now.observation, now.verdicts)
+      fresh ? render_chains_json(*now.observation, now.verdicts, now.report_limits)
             : "{\"error\":" +
                   json_quote(now.last_error.empty() ? "no successful poll yet" : now.last_error) +
                   "}";

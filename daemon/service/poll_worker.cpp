@@ -1,5 +1,10 @@
 #include "service/poll_worker.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/server_requirements.hpp"
+
 namespace lockwatch {
 namespace {
 
@@ -8,15 +13,35 @@ bool same_session_settings(const WatchConfig& a, const WatchConfig& b) {
          a.connect_timeout == b.connect_timeout;
 }
 
+// Whether some policy may send a signal (so the role needs pg_signal_backend).
+bool may_signal(const Config& config) {
+  return std::any_of(config.policies.begin(), config.policies.end(),
+                     [](const Policy& p) { return p.action != PolicyAction::log && !p.dry_run; });
+}
+
+ActivityOptions poll_options(const Config& config) {
+  ActivityOptions options;
+  options.query_text_max = config.watch.query_text_max;
+  options.redact_queries = config.watch.redact_queries;
+  const CandidateFilter candidates = non_blocking_candidates(config.policies);
+  options.candidate_states = candidates.states;
+  options.candidate_min_age = candidates.min_state_age;
+  return options;
+}
+
 }  // namespace
 
-void PollWorker::connect(const WatchConfig& watch, const std::string& dsn, PollResult& result) {
+void PollWorker::connect(const Config& config, const std::string& dsn, PollResult& result) {
+  const WatchConfig& watch = config.watch;
   auto session = std::make_unique<Session>(
       SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout});
   result.reconnected = true;
   result.pooler = session->detect_pooler();
-  result.server_version = session->server_version();
-  auto query = std::make_unique<ActivityQuery>(session->connection());
+  const ServerInfo server = read_server_info(session->connection());
+  if (const auto why = unsupported_server(server.facts)) throw std::runtime_error(*why);
+  result.server_version = server.version;
+  result.problems = privilege_problems(server.facts, may_signal(config));
+  auto query = std::make_unique<ActivityQuery>(session->connection(), server, &m_names);
   const std::lock_guard lock(m_session_mutex);
   m_session = std::move(session);
   m_query = std::move(query);
@@ -37,11 +62,11 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     if (m_session && (dsn != m_dsn || !same_session_settings(watch, m_session_watch))) {
       drop_session();
     }
-    if (!m_session) connect(watch, dsn, result);
+    if (!m_session) connect(config, dsn, result);
     result.backend_pid = m_session->backend_pid();
-    ActivitySnapshot snapshot =
-        m_query->run(ActivityOptions{watch.query_text_max, watch.redact_queries});
-    auto observation = std::make_shared<const Observation>(std::move(snapshot));
+    PollSnapshots snapshots = m_query->run(poll_options(config));
+    result.name_error = m_query->take_name_error();
+    auto observation = std::make_shared<const Observation>(std::move(snapshots));
     result.actions = m_actions.run(*observation, config, m_session->connection());
     result.observation = std::move(observation);
   } catch (const std::exception& e) {

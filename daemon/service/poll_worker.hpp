@@ -5,7 +5,9 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/name_cache.hpp"
 #include "core/observation.hpp"
+#include "core/server_requirements.hpp"
 #include "pg/activity_query.hpp"
 #include "pg/session.hpp"
 #include "service/policy_actions.hpp"
@@ -18,6 +20,8 @@ struct PollResult {
   std::string error;                               // why it failed, DSN masked
   bool reconnected = false;                        // this poll opened a new session
   std::string server_version;
+  std::vector<PrivilegeProblem> problems;  // at reconnect: what this role cannot see or do
+  std::string name_error;                  // names could not be read this poll (still a success)
   PoolerCheck pooler;
   int backend_pid = 0;   // the watchdog's own backend
   ActionReport actions;  // what the policies did this poll
@@ -35,12 +39,13 @@ class PollWorker {
   void abort() noexcept;
 
  private:
-  void connect(const WatchConfig& watch, const std::string& dsn, PollResult& result);
+  void connect(const Config& config, const std::string& dsn, PollResult& result);
   void drop_session();
 
   std::mutex m_session_mutex;  // guards replacing m_session against abort()
   std::unique_ptr<Session> m_session;
   std::unique_ptr<ActivityQuery> m_query;
+  NameCache m_names;  // outlives sessions: a reconnect during a catalog lock keeps the names
   std::string m_dsn;
   WatchConfig m_session_watch;
   PolicyActions m_actions;

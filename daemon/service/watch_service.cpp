@@ -189,7 +189,13 @@ void WatchService::publish_success(PollResult& result) {
           "the server itself, or blockers will be hidden",
           result.pooler.reason);
     }
+    m_problems = std::move(result.problems);
+    for (const PrivilegeProblem& p : m_problems) spdlog::error("{}", p.message);
   }
+  if (result.name_error != m_name_error && !result.name_error.empty()) {
+    spdlog::warn("names unavailable this poll (sessions show oid:N): {}", result.name_error);
+  }
+  m_name_error = std::move(result.name_error);
   if (m_failures > 0) spdlog::info("poll recovered after {} failed attempt(s)", m_failures);
   m_failures = 0;
   m_connected = true;
@@ -204,6 +210,9 @@ void WatchService::publish_success(PollResult& result) {
   status.last_success = Clock::now();
   status.last_success_unix_seconds = unix_now();
   status.top_roots = m_config->watch.top_roots;
+  status.report_limits.roots = static_cast<std::size_t>(m_config->watch.chains_roots);
+  status.report_limits.waiters = static_cast<std::size_t>(m_config->watch.chains_waiters);
+  status.problems = m_problems;
   status.verdicts = std::move(result.actions.verdicts);
   m_notify.status(status_line(status));
   m_board.set(std::move(status));

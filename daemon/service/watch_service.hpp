@@ -84,6 +84,8 @@ class WatchService {
   std::string m_last_error;
   bool m_via_pooler = false;
   std::string m_server_version;
+  std::vector<PrivilegeProblem> m_problems;  // found at the last connect
+  std::string m_name_error;                  // the last name read failure, logged once
 
   StatusBoard m_board;
   PollMetrics m_metrics;

@@ -55,11 +55,15 @@ def test_check_draws_the_seed_incident_as_a_tree(cluster, sessions):
     lines = result.stdout.splitlines()
     start = next(i for i, l in enumerate(lines) if l.startswith(f"{root} "))
     # The issue's drawing, with the pids of the real sessions (pid columns pad to the widest).
+    rel = r"on relation public\.accounts"
     expected = [
         rf"{root} +api {{7}}idle in transaction  \d+s  SELECT count\(\*\) FROM accounts",
-        rf"└─ {alter1} +migrate {{3}}waiting \d+s  ALTER TABLE accounts ADD COLUMN note text",
-        rf"   └─ {alter2} +migrate2  waiting \d+s  ALTER TABLE accounts ADD COLUMN note2 text",
-        rf"      └─ {reader} +api-read  waiting \d+s  SELECT count\(\*\) FROM accounts",
+        rf"└─ {alter1} +migrate {{3}}waiting \d+s for AccessExclusiveLock {rel}, held as "
+        rf"AccessShareLock by {root}  ALTER TABLE accounts ADD COLUMN note text",
+        rf"   └─ {alter2} +migrate2  waiting \d+s for AccessExclusiveLock {rel}, queued behind "
+        rf"{alter1}'s AccessExclusiveLock  ALTER TABLE accounts ADD COLUMN note2 text",
+        rf"      └─ {reader} +api-read  waiting \d+s for AccessShareLock {rel}, queued behind "
+        rf"{alter2}'s AccessExclusiveLock  SELECT count\(\*\) FROM accounts",
     ]
     for pattern, line in zip(expected, lines[start:start + 4]):
         assert re.fullmatch(pattern, line), f"{line!r} !~ {pattern!r}\n{result.stdout}"
@@ -380,8 +384,9 @@ def test_ddl_retries_until_the_blocker_goes_away(cluster, sessions):
     # While it waits, the chain in front of it is shown: the blocker, then this DDL.
     assert re.search(rf"^attempt 1: waiting \d+s for a lock behind:\n"
                      rf"  {blocker} +api +idle in transaction  \d+s  SELECT count\(\*\) FROM "
-                     rf"ddl_wait\n  └─ {ddl_pid} +pg_lockwatch +waiting \d+s  \(this DDL\)  "
-                     rf"ALTER TABLE ddl_wait ADD COLUMN late int$", output, re.M), output
+                     rf"ddl_wait\n  └─ {ddl_pid} +pg_lockwatch +waiting \d+s for AccessExclusiveLock "
+                     rf"on relation public\.ddl_wait, held as AccessShareLock by {blocker}  "
+                     rf"\(this DDL\)  ALTER TABLE ddl_wait ADD COLUMN late int$", output, re.M), output
     assert re.search(rf"^attempt 1: lock timeout after 1\.\ds \(blocked by {blocker} \(api, idle "
                      rf"in transaction \d+s: SELECT count\(\*\) FROM ddl_wait\)\)$",
                      output, re.M), output

@@ -32,7 +32,21 @@ def test_seed_incident_is_reported_as_one_chain_of_four(start_daemon, cluster, s
     assert top["longest_chain"] == [root, alter1, alter2, reader]
     assert {w["pid"] for w in top["waiters"]} == {alter1, alter2, reader}
     by_pid = {w["pid"]: w for w in top["waiters"]}
-    assert by_pid[alter2]["blocked_by"] == sorted([root, alter1])
+    # What each waits for and why, from the one lock snapshot: the first ALTER wants
+    # AccessExclusiveLock on public.accounts, which the idle reader holds as AccessShareLock;
+    # the second queues behind the first (which implies the reader), the reader behind both.
+    want = by_pid[alter1]["wants"][0]
+    assert want["mode"] == "AccessExclusiveLock"
+    assert want["lock"]["type"] == "relation"
+    assert want["lock"]["relation"] == "public.accounts"
+    assert by_pid[alter1]["blockers"] == [{"pid": root, "how": "holds", "mode": "AccessShareLock",
+                                           "reason": f"held as AccessShareLock by {root}"}]
+    assert by_pid[alter2]["blocked_by"] == [alter1]
+    assert by_pid[alter2]["blockers"][0]["how"] == "queued_ahead"
+    assert by_pid[reader]["blocked_by"] == [alter2]
+    assert by_pid[reader]["wants"][0]["mode"] == "AccessShareLock"
+    assert top["holds"] == [{"lock": want["lock"], "mode": "AccessShareLock"}]
+    assert doc["lock_snapshot"] is True
 
     assert daemon.metric("pg_lockwatch_max_chain_length") == 4
     assert daemon.metric("pg_lockwatch_blocked_backends") == 3
@@ -41,10 +55,14 @@ def test_seed_incident_is_reported_as_one_chain_of_four(start_daemon, cluster, s
     assert daemon.metric("pg_lockwatch_root_blocker_blocked_backends",
                          {"rank": "1", "pid": str(root), "application_name": "api"}) == 3
     assert daemon.metric("pg_lockwatch_backends", {"state": "idle_in_transaction"}) >= 1
+    assert daemon.metric("pg_lockwatch_lock_waiting_backends_by_type", {"locktype": "relation"}) == 3
+    assert daemon.metric("pg_lockwatch_lock_waiting_backends_by_mode",
+                         {"mode": "AccessExclusiveLock"}) == 2
 
     line = wait_for(lambda: daemon.find(r"blocking chain: .*"), what="the chain log line")
     assert f"{root} (api, idle in transaction" in line.group(0)
     assert f"-> {alter1} (migrate, waiting" in line.group(0)
+    assert "for AccessExclusiveLock on relation public.accounts: ALTER TABLE" in line.group(0)
     assert line.group(0).endswith(f"-> {alter2} -> {reader} (holds up 3)")
 
 

@@ -10,6 +10,7 @@
 #include "core/chain_log.hpp"
 #include "core/chain_report.hpp"
 #include "core/json_writer.hpp"
+#include "core/session_description.hpp"
 #include "snapshot_builder.hpp"
 
 namespace lockwatch {
@@ -158,15 +159,31 @@ const RootBlocker& only_root(const Observation& observation) {
 }
 
 // The seed incident, `seconds` later: the same chain, every age grown.
-ActivitySnapshot seed_incident_later(int seconds) {
-  ActivitySnapshot snapshot = seed_incident();
-  snapshot.taken_at += seconds * k_micros_per_second;
+PollSnapshots seed_incident_later(int seconds) {
+  PollSnapshots snapshot = seed_incident();
+  snapshot.activity.taken_at += seconds * k_micros_per_second;
   return snapshot;
+}
+
+// The seed incident with `extra` more ALTERs queued at the back, `seconds` later.
+PollSnapshots seed_with_queue(int extra, int seconds) {
+  SnapshotBuilder b;
+  b.at(k_now + seconds * k_micros_per_second)
+      .idle_in_tx(65365, "api", 312 + seconds)
+      .holds(accounts(), LockMode::access_share)
+      .active(79250, "migrate", 45 + seconds)
+      .query("ALTER TABLE accounts ADD COLUMN note text")
+      .wants(accounts(), LockMode::access_exclusive, 45 + seconds);
+  for (int i = 0; i < extra; ++i) {
+    b.active(80000 + i, "migrate", 30).wants(accounts(), LockMode::access_exclusive, 30 - i % 30);
+  }
+  return b.build();
 }
 
 const std::string k_seed_chain =
     "65365 (api, idle in transaction 312s: SELECT * FROM accounts WHERE id = ? FOR UPDATE) -> "
-    "79250 (migrate, waiting 45s: ALTER TABLE accounts ADD COLUMN note text) -> 77970 -> 79337";
+    "79250 (migrate, waiting 45s for AccessExclusiveLock on relation public.accounts: ALTER "
+    "TABLE accounts ADD COLUMN note text) -> 77970 -> 79337";
 
 TEST_SUITE("chains JSON") {
   TEST_CASE("the seed incident renders as valid JSON with counts first, then the root") {
@@ -175,30 +192,77 @@ TEST_SUITE("chains JSON") {
     CAPTURE(json);
 
     CHECK(is_valid_json(json));
-    CHECK(json.starts_with(
-        R"({"waiting":3,"blocked":3,"root_blockers":1,"max_chain_length":4,)"
-        R"("longest_wait_seconds":45.000,"roots":[{"pid":65365,"state":"idle in transaction",)"));
-    CHECK(json.ends_with("]}]}"));
+    CHECK(json.starts_with(R"({"waiting":3,"blocked":3,"root_blockers":1,"max_chain_length":4,)"
+                           R"("longest_wait_seconds":45.000,"lock_snapshot":true,)"
+                           R"("roots":[{"pid":65365,"state":"idle in transaction",)"));
+    CHECK(json.ends_with(R"("roots_omitted":0,"unexplained_waiters":[]})"));
     check_in_order(
         json, {R"("pid":65365)", R"("application_name":"api")", R"("state_age_seconds":312.000)",
                R"("query":"SELECT * FROM accounts WHERE id = ? FOR UPDATE")",
                R"("blocked_total":3)", R"("max_chain_length":4)",
                R"("longest_wait_seconds":45.000)", R"("longest_chain":[65365,79250,77970,79337])",
-               R"("deadlock_cycle":[])", R"("policy":null)", R"("waiters":[)"});
+               R"("longest_chain_omitted":0)", R"("deadlock_cycle":[])", R"("policy":null)",
+               R"("holds":[{"lock":{"type":"relation","description":"relation public.accounts",)"
+               R"("relation":"public.accounts"},"mode":"AccessShareLock"}])",
+               R"("waiting_for":[)", R"("waiters":[)", R"("waiters_omitted":0)"});
   }
 
-  TEST_CASE("each waiter lists its own blockers and wait") {
+  TEST_CASE("each waiter says what it wants, for how long, and who holds it up, and how") {
     const Observation obs(seed_incident());
     const std::string json = render_chains_json(obs);
     CAPTURE(json);
 
-    check_in_order(json, {R"("waiters":[)",
-                          R"({"pid":79250,"blocked_by":[65365],"wait_seconds":45.000,)"
-                          R"("wait_event":"relation","state":"active",)",
-                          R"({"pid":77970,"blocked_by":[65365,79250],"wait_seconds":30.000,)",
-                          R"({"pid":79337,"blocked_by":[79250,77970],"wait_seconds":12.000,)"});
-    CHECK(contains(json, R"("application_name":"migrate")"));
-    CHECK(contains(json, R"("query":"ALTER TABLE accounts ADD COLUMN note text")"));
+    check_in_order(
+        json,
+        {R"("waiters":[{"pid":79250,"state":"active")", R"("application_name":"migrate")",
+         R"("query":"ALTER TABLE accounts ADD COLUMN note text","wait_seconds":45.000,)"
+         R"("wait_event":"relation","wants":[{"lock":{"type":"relation",)",
+         R"("mode":"AccessExclusiveLock"}],"blocked_by":[65365],"blockers":[{"pid":65365,)"
+         R"("how":"holds","mode":"AccessShareLock","reason":"held as AccessShareLock by 65365"}])",
+         // The ALTER ahead implies 65365 for the second ALTER: it queues behind the first.
+         R"({"pid":77970,)", R"("wait_seconds":30.000,)",
+         R"("blocked_by":[79250],"blockers":[{"pid":79250,"how":"queued_ahead",)"
+         R"("mode":"AccessExclusiveLock","reason":"queued behind 79250's AccessExclusiveLock"}])",
+         R"({"pid":79337,)", R"("wait_seconds":12.000,)", R"("blocked_by":[77970])"});
+  }
+
+  TEST_CASE("the waiters of a root are counted by what they wait for") {
+    const Observation obs(seed_incident());
+    const std::string json = render_chains_json(obs);
+    CHECK(contains(json, R"("waiting_for":[{"lock":{"type":"relation","description":)"
+                         R"("relation public.accounts","relation":"public.accounts"},)"
+                         R"("mode":"AccessExclusiveLock","sessions":2,)"
+                         R"("longest_wait_seconds":45.000},{"lock":)"));
+    CHECK(
+        contains(json, R"("mode":"AccessShareLock","sessions":1,"longest_wait_seconds":12.000})"));
+  }
+
+  TEST_CASE(
+      "a pile-up of thousands is a bounded document: top waiters in detail, the rest counted") {
+    SnapshotBuilder b;
+    b.idle_in_tx(1, "api", 600).holds(xact_target(900), LockMode::exclusive);
+    b.active(2, "api", 60)
+        .holds(tuple_target(k_accounts_oid, 0, 1), LockMode::exclusive)
+        .wants(xact_target(900), LockMode::share, 60);
+    for (int pid = 3; pid <= 3002; ++pid) {
+      b.active(pid, "api", 50)
+          .wants_at(tuple_target(k_accounts_oid, 0, 1), LockMode::exclusive,
+                    k_now - 50 * k_micros_per_second + pid);
+    }
+    const Observation obs(b.build());
+    ReportLimits limits;
+    limits.waiters = 20;
+    const std::string json = render_chains_json(obs, {}, limits);
+    CAPTURE(json.size());
+
+    CHECK(is_valid_json(json));
+    CHECK(json.size() < 64 * 1024);
+    CHECK(contains(json, R"("blocked_total":3001)"));
+    CHECK(contains(json, R"("longest_chain_omitted":2992)"));
+    CHECK(contains(json, R"("waiters_omitted":2981)"));
+    CHECK(contains(json, R"("description":"tuple (0,1) of public.accounts",)"
+                         R"("relation":"public.accounts","page":0,"tuple":1},)"
+                         R"("mode":"ExclusiveLock","sessions":3000,)"));
   }
 
   TEST_CASE("roots are rendered in rank order, the one holding up most first") {
@@ -229,7 +293,7 @@ TEST_SUITE("chains JSON") {
 
     CHECK(is_valid_json(json));
     CHECK(contains(json, R"("deadlock_cycle":[],"policy":{"name":"kill-idle-tx",)"
-                         R"("action":"terminate","outcome":"dry_run"},"waiters":[)"));
+                         R"("action":"terminate","outcome":"dry_run"},"holds":[)"));
     CHECK_FALSE(contains(json, "\"other\""));
     CHECK_FALSE(contains(json, "null"));
   }
@@ -246,7 +310,8 @@ TEST_SUITE("chains JSON") {
     const Observation obs(SnapshotBuilder().active(1, "api").build());
     CHECK(render_chains_json(obs) ==
           R"({"waiting":0,"blocked":0,"root_blockers":0,"max_chain_length":0,)"
-          R"("longest_wait_seconds":0.000,"roots":[]})");
+          R"("longest_wait_seconds":0.000,"lock_snapshot":false,"roots":[],"roots_omitted":0,)"
+          R"("unexplained_waiters":[]})");
   }
 
   TEST_CASE("a root that is not a backend is rendered with its state only") {
@@ -255,7 +320,11 @@ TEST_SUITE("chains JSON") {
       const std::string json = render_chains_json(obs);
       CAPTURE(json);
       CHECK(is_valid_json(json));
-      CHECK(contains(json, R"({"pid":0,"state":"prepared transaction","blocked_total":1,)"));
+      CHECK(contains(json,
+                     R"({"pid":0,"state":"prepared transaction","prepared":{)"
+                     R"("gid":"prepared-0","transaction":1000,"owner":"app","database":"shop",)"
+                     R"("age_seconds":600.000},"blocked_total":1,)"));
+      CHECK(contains(json, R"("blockers":[{"pid":0,"prepared_gid":"prepared-0","how":"holds",)"));
     }
     SUBCASE("a blocker that went away") {
       const Observation obs(SnapshotBuilder().waiting(300, "api", {4242}, 90).build());
@@ -272,7 +341,8 @@ TEST_SUITE("chains JSON") {
     const std::string json = render_chains_json(obs);
     CAPTURE(json);
     CHECK(is_valid_json(json));
-    CHECK(contains(json, R"("longest_chain":[10,11],"deadlock_cycle":[10,11])"));
+    CHECK(contains(
+        json, R"("longest_chain":[10,11],"longest_chain_omitted":0,"deadlock_cycle":[10,11])"));
   }
 
   TEST_CASE("hostile text in a backend still renders valid JSON") {
@@ -377,20 +447,22 @@ TEST_SUITE("chain descriptions") {
         SnapshotBuilder().idle_in_tx(1, "api", 5).query(query).waiting(2, "", {1}, 3).build());
     CHECK(describe_chain(obs, only_root(obs)) ==
           "1 (api, idle in transaction 5s: " + query.substr(0, 60) +
-              "...) -> 2 (-, waiting 3s: UPDATE accounts SET balance = balance + ? WHERE id = "
-              "?)");
+              "...) -> 2 (-, waiting 3s for ExclusiveLock on advisory lock 2: UPDATE accounts "
+              "SET balance = balance + ? WHERE id = ?)");
   }
 
   TEST_CASE("describe_chain names roots that are not backends") {
-    SUBCASE("a prepared transaction") {
+    SUBCASE("a prepared transaction, by its gid") {
       const Observation obs(SnapshotBuilder().waiting(300, "api", {0}, 90).query("").build());
       CHECK(describe_chain(obs, only_root(obs)) ==
-            "0 (prepared transaction) -> 300 (api, waiting 90s)");
+            "prepared (prepared transaction 'prepared-0' (app, 600s)) -> 300 (api, waiting "
+            "90s for ExclusiveLock on advisory lock 300)");
     }
     SUBCASE("a vanished blocker") {
       const Observation obs(SnapshotBuilder().waiting(300, "api", {4242}, 9).query("").build());
       CHECK(describe_chain(obs, only_root(obs)) ==
-            "4242 (unknown (gone)) -> 300 (api, waiting 9s)");
+            "4242 (-, unknown (gone)) -> 300 (api, waiting 9s for ExclusiveLock on advisory lock "
+            "300)");
     }
   }
 
@@ -402,12 +474,22 @@ TEST_SUITE("chain descriptions") {
                               .query("")
                               .build());
     CHECK(describe_chain(obs, only_root(obs)) ==
-          "10 (a, waiting 2s) -> 11 (b, waiting 1s) [deadlock cycle]");
+          "10 (a, waiting 2s for ExclusiveLock on advisory lock 10) -> 11 (b, waiting 1s for "
+          "ExclusiveLock on advisory lock 11) [deadlock cycle]");
+  }
+
+  TEST_CASE("describe_chain lists a long chain's first sessions and says how long it is") {
+    SnapshotBuilder b;
+    b.idle_in_tx(1, "api", 60).query("");
+    for (int pid = 2; pid <= 40; ++pid) b.waiting(pid, "q", {pid - 1}, 5).query("");
+    const Observation obs(b.build());
+    CHECK(describe_chain(obs, only_root(obs))
+              .ends_with(" -> 3 -> 4 -> 5 -> 6 -> ... (40 sessions in all)"));
   }
 
   TEST_CASE("describe_backend rounds ages down to whole seconds") {
-    ActivitySnapshot snapshot = SnapshotBuilder().idle_in_tx(1, "api", 10).query("").build();
-    snapshot.taken_at += 999'999;
+    PollSnapshots snapshot = SnapshotBuilder().idle_in_tx(1, "api", 10).query("").build();
+    snapshot.activity.taken_at += 999'999;
     const Observation obs(std::move(snapshot));
     CHECK(describe_backend(obs, 1, 60) == "api, idle in transaction 10s");
   }
@@ -424,12 +506,8 @@ TEST_SUITE("chain log") {
       CHECK(log.update(Observation(seed_incident_later(5))).empty());
       CHECK(log.update(Observation(seed_incident_later(60))).empty());
 
-      ActivitySnapshot grown = seed_incident_later(61);
-      Backend newcomer = grown.backends.back();
-      newcomer.pid = 80001;
-      newcomer.blocked_by = {65365};
-      grown.backends.push_back(newcomer);
-      const Lines changed = log.update(Observation(std::move(grown)));
+      // Another ALTER queues at the back: the chain grows to 5, which is news below 10.
+      const Lines changed = log.update(Observation(seed_with_queue(3, 61)));
       REQUIRE(changed.size() == 1);
       CHECK(changed.front().starts_with("blocking chain: 65365 (api, idle in transaction 373s"));
       CHECK(changed.front().ends_with("(holds up 4)"));
@@ -455,6 +533,7 @@ TEST_SUITE("chain log") {
       CHECK(first[1].starts_with("blocking chain: 20 (b, "));
 
       const auto one_root = SnapshotBuilder()
+                                .at(k_now + 10 * k_micros_per_second)
                                 .idle_in_tx(20, "b", 70)
                                 .waiting(21, "b", {20}, 11)
                                 .waiting(22, "b", {20}, 11)
@@ -463,23 +542,32 @@ TEST_SUITE("chain log") {
             Lines{"blocking chain cleared: 10 no longer holds anyone up"});
     }
 
-    SUBCASE("the same waiters queued in a different order is a change") {
-      CHECK(log.update(Observation(seed_incident())).size() == 1);
-      ActivitySnapshot reordered = seed_incident();
-      reordered.backends[2].blocked_by = {65365};  // 77970 no longer waits on 79250
-      reordered.backends[3].blocked_by = {77970};  // 79337 waits on 77970 alone
-      const Lines lines = log.update(Observation(std::move(reordered)));
-      REQUIRE(lines.size() == 1);
-      CHECK(lines.front().find(" -> 77970 (api, waiting 30s") != std::string::npos);
-      CHECK(lines.front().ends_with(" -> 79337 (holds up 3)"));
+    SUBCASE("a growing queue is news when its size changes order of magnitude, not each time") {
+      CHECK(log.update(Observation(seed_with_queue(12, 0))).size() == 1);  // 13 held up
+      for (int waiters = 13; waiters < 99; waiters += 7) {
+        CAPTURE(waiters);
+        CHECK(log.update(Observation(seed_with_queue(waiters, 1))).empty());
+      }
+      const Lines hundred = log.update(Observation(seed_with_queue(120, 2)));
+      REQUIRE(hundred.size() == 1);
+      CHECK(hundred.front().ends_with("(holds up 121)"));
+      CHECK(hundred.front().find("... (122 sessions in all)") != std::string::npos);
     }
-    SUBCASE("a waiter swapped for another is a change") {
+    SUBCASE("a waiter swapped for another is no news: the root and its magnitudes stay") {
       CHECK(log.update(Observation(seed_incident())).size() == 1);
-      ActivitySnapshot swapped = seed_incident();
-      swapped.backends.back().pid = 79338;
-      const Lines lines = log.update(Observation(std::move(swapped)));
-      REQUIRE(lines.size() == 1);
-      CHECK(lines.front().find("-> 79338") != std::string::npos);
+      PollSnapshots swapped = seed_incident();
+      swapped.activity.backends.back().pid = 79338;
+      swapped.locks.queues.front().entries.back().session = 79338;
+      CHECK(log.update(Observation(std::move(swapped))).empty());
+    }
+    SUBCASE("a new session behind a reused pid is a new root") {
+      CHECK(log.update(Observation(seed_incident())).size() == 1);
+      PollSnapshots reused = seed_incident();
+      reused.activity.backends.front().backend_start = k_now;
+      const Lines lines = log.update(Observation(std::move(reused)));
+      REQUIRE(lines.size() == 2);
+      CHECK(lines[0].starts_with("blocking chain: 65365 "));
+      CHECK(lines[1] == "blocking chain cleared: 65365 no longer holds anyone up");
     }
   }
 }

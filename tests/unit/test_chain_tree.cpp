@@ -18,22 +18,26 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-std::vector<std::string> tree(const ActivitySnapshot& snapshot, const TreeOptions& options = {}) {
+std::vector<std::string> tree(const PollSnapshots& snapshot, const TreeOptions& options = {}) {
   const Observation obs(snapshot);
   return lines_of(render_chain_tree(obs, options));
 }
 
 TEST_SUITE("chain tree") {
-  TEST_CASE("the seed incident reads as one chain: each waiter under the one it queues behind") {
-    // 77970 waits on 65365 and 79250, 79337 on 79250 and 77970: the nearer blocker implies
-    // the farther one, so the queue is drawn as the chain operators think of.
+  TEST_CASE("the seed incident reads as one chain, each waiter saying what it waits for") {
+    // 77970 waits on 65365 (hard) and 79250 (queued ahead), 79337 on both ALTERs: the
+    // nearer blocker implies the farther one, so the queue is drawn as the chain operators
+    // think of, and each line says which lock is wanted and how the line above holds it.
     const std::vector<std::string> expected = {
         "65365  api        idle in transaction  312s  SELECT * FROM accounts WHERE id = ? FOR "
         "UPDATE",
-        "└─ 79250  migrate    waiting 45s  ALTER TABLE accounts ADD COLUMN note text",
-        "   └─ 77970  api        waiting 30s  UPDATE accounts SET balance = balance + ? WHERE id = "
-        "?",
-        "      └─ 79337  reporting  waiting 12s  SELECT count(*) FROM accounts",
+        "└─ 79250  migrate    waiting 45s for AccessExclusiveLock on relation public.accounts, "
+        "held as AccessShareLock by 65365  ALTER TABLE accounts ADD COLUMN note text",
+        "   └─ 77970  migrate2   waiting 30s for AccessExclusiveLock on relation "
+        "public.accounts, queued behind 79250's AccessExclusiveLock  ALTER TABLE accounts ADD "
+        "COLUMN note2 text",
+        "      └─ 79337  reporting  waiting 12s for AccessShareLock on relation public.accounts, "
+        "queued behind 77970's AccessExclusiveLock  SELECT count(*) FROM accounts",
     };
     CHECK(tree(seed_incident()) == expected);
   }
@@ -70,12 +74,18 @@ TEST_SUITE("chain tree") {
     const std::vector<std::string> lines = tree(snapshot);
     REQUIRE(lines.size() == 5);
     CHECK(lines[0].starts_with("100  a  idle in transaction"));
-    CHECK(lines[1].starts_with("└─ 300  w  waiting 10s  (also blocked by 200)  UPDATE"));
-    CHECK(lines[2].starts_with("   └─ 400  x  waiting 5s  UPDATE"));
+    CHECK(
+        lines[1].starts_with("└─ 300  w  waiting 10s for ExclusiveLock on advisory lock 300, "
+                             "held as ShareLock by 100  (also blocked by 200)  UPDATE"));
+    CHECK(
+        lines[2].starts_with("   └─ 400  x  waiting 5s for ExclusiveLock on advisory lock "
+                             "400, held as ShareLock by 300  UPDATE"));
     CHECK(lines[3].starts_with("200  b  idle in transaction"));
     // Its waiters are drawn once, under the first blocker.
-    CHECK(lines[4].starts_with(
-        "└─ 300  w  waiting 10s  (also blocked by 100)  (its waiters are shown above)"));
+    CHECK(
+        lines[4].starts_with("└─ 300  w  waiting 10s for ExclusiveLock on advisory lock 300, "
+                             "held as ShareLock by 200  (also blocked by 100)  (its waiters are "
+                             "shown above)"));
   }
 
   TEST_CASE("a deadlock cycle is drawn once around and never loops") {
@@ -87,18 +97,24 @@ TEST_SUITE("chain tree") {
                               .build();
     const std::vector<std::string> lines = tree(snapshot);
     REQUIRE(lines.size() == 4);
-    CHECK(lines[0].starts_with("10  a  waiting 5s  (deadlock cycle with 20)"));
+    CHECK(lines[0].starts_with(
+        "10  a  waiting 5s for ExclusiveLock on advisory lock 10  (deadlock cycle with 20)"));
     CHECK(lines[1].starts_with("├─ 20  b  waiting 4s"));
-    CHECK(lines[2].starts_with("│  └─ 10  a  waiting 5s  (its waiters are shown above)"));
+    CHECK(
+        lines[2].starts_with("│  └─ 10  a  waiting 5s for ExclusiveLock on advisory lock 10, "
+                             "held as ShareLock by 20  (its waiters are shown above)"));
     CHECK(lines[3].starts_with("└─ 30  c  waiting 3s"));
   }
 
-  TEST_CASE("a lock held by a prepared transaction shows pid 0 as one") {
+  TEST_CASE("a lock held by a prepared transaction names it by its gid") {
     const auto snapshot = SnapshotBuilder().at(k_now).waiting(500, "m", {0}, 7).build();
     const std::vector<std::string> lines = tree(snapshot);
     REQUIRE(lines.size() == 2);
-    CHECK(lines[0] == "0    -  prepared transaction");
-    CHECK(lines[1].starts_with("└─ 500  m  waiting 7s"));
+    CHECK(lines[0] == "prepared  'prepared-0'  prepared transaction  600s");
+    CHECK(
+        lines[1].starts_with("└─ 500       m             waiting 7s for ExclusiveLock on "
+                             "advisory lock 500, held as ShareLock by prepared transaction "
+                             "'prepared-0'"));
   }
 
   TEST_CASE("a blocker that already ended is drawn as gone") {
@@ -125,7 +141,10 @@ TEST_SUITE("chain tree") {
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].starts_with("65365  api"));
     CHECK(lines[1].starts_with("└─ 79250  migrate"));
-    CHECK(lines[2].starts_with("   └─ 77970  api      waiting 30s  (this DDL)  UPDATE"));
+    CHECK(
+        lines[2].starts_with("   └─ 77970  migrate2  waiting 30s for AccessExclusiveLock on "
+                             "relation public.accounts, queued behind 79250's "
+                             "AccessExclusiveLock  (this DDL)  ALTER"));
   }
 
   TEST_CASE("long queries are cut, with the cut marked") {
@@ -152,22 +171,63 @@ TEST_SUITE("chain tree") {
     CHECK(lines.back().find("3000  q") != std::string::npos);
   }
 
-  TEST_CASE("a queue of conflicting requests, each blocked by all ahead of it, is one chain") {
-    // What pg_blocking_pids() reports for hundreds of UPDATEs of one hot row.
-    SnapshotBuilder builder;
-    builder.at(k_now).idle_in_tx(1, "api", 600);
-    std::vector<int> ahead = {1};
-    for (int pid = 2; pid <= 600; ++pid) {
-      builder.waiting(pid, "q", ahead, 5);
-      ahead.push_back(pid);
+  TEST_CASE("a hot row's queue of UPDATEs reads as one chain behind the transaction") {
+    // 1 updated the row and went idle; 2 holds the tuple lock and waits for 1's
+    // transaction; 3..600 queue for the tuple lock behind 2, in arrival order.
+    SnapshotBuilder b;
+    b.at(k_now).idle_in_tx(1, "api", 600).holds(xact_target(900), LockMode::exclusive);
+    b.active(2, "q", 60)
+        .holds(tuple_target(k_accounts_oid, 0, 1), LockMode::exclusive)
+        .wants(xact_target(900), LockMode::share, 60);
+    for (int pid = 3; pid <= 600; ++pid) {
+      b.active(pid, "q", 50)
+          .wants_at(tuple_target(k_accounts_oid, 0, 1), LockMode::exclusive,
+                    k_now - 50 * k_micros_per_second + pid);
     }
-    const std::vector<std::string> lines = tree(builder.build());
+    const std::vector<std::string> lines = tree(b.build());
     REQUIRE(lines.size() == 600);
-    for (std::size_t i = 1; i < lines.size(); ++i) {
+    CHECK(
+        lines[1].starts_with("└─ 2    q    waiting 60s for ShareLock on transaction 900, held "
+                             "as ExclusiveLock by 1"));
+    CHECK(
+        lines[2].starts_with("   └─ 3    q    waiting 49s for ExclusiveLock on tuple (0,1) of "
+                             "public.accounts, held as ExclusiveLock by 2"));
+    for (std::size_t i = 3; i < lines.size(); ++i) {
       CAPTURE(lines[i]);
       CHECK(lines[i].find("└─ " + std::to_string(i + 1) + " ") != std::string::npos);
+      CHECK(lines[i].find("queued behind " + std::to_string(i) + "'s ExclusiveLock") !=
+            std::string::npos);
       CHECK(lines[i].find("also blocked by") == std::string::npos);
     }
+  }
+
+  TEST_CASE("a pile-up shows the nearest waiters per root and sums up the rest") {
+    SnapshotBuilder b;
+    b.at(k_now).idle_in_tx(1, "api", 600).holds(accounts(), LockMode::access_share);
+    b.active(2, "migrate", 60).wants(accounts(), LockMode::access_exclusive, 60);
+    for (int pid = 3; pid <= 1002; ++pid) {
+      b.active(pid, "api", 30).wants(accounts(), LockMode::access_share, 30);
+    }
+    TreeOptions options;
+    options.max_waiters = 5;
+    const std::vector<std::string> lines = tree(b.build(), options);
+    REQUIRE(lines.size() == 7);
+    CHECK(lines[1].starts_with("└─ 2"));
+    CHECK(lines[6] ==
+          "└─ ... and 996 more held up: 996 waiting for AccessShareLock on relation "
+          "public.accounts (longest 30s)");
+  }
+
+  TEST_CASE("past max_roots, the other roots are counted in one line") {
+    SnapshotBuilder b;
+    for (int root = 1; root <= 5; ++root) {
+      b.idle_in_tx(root * 10, "api", 60).waiting(root * 10 + 1, "api", {root * 10}, 5);
+    }
+    TreeOptions options;
+    options.max_roots = 2;
+    const std::vector<std::string> lines = tree(b.build(), options);
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[4] == "... and 3 more root(s) holding up 3 session(s)");
   }
 
   TEST_CASE("roots_in_front_of names the chain roots holding a backend up") {

@@ -24,7 +24,8 @@ ActivitySnapshot busy_server() {
       .in_state(4, "idle")
       .in_state(5, "")
       .backend_type("autovacuum worker")
-      .build();
+      .build()
+      .activity;
 }
 
 TEST_SUITE("connection audit") {
@@ -69,7 +70,8 @@ TEST_SUITE("connection audit") {
   }
 
   TEST_CASE("an empty server says none rather than printing empty tables") {
-    const std::string text = render_audit_text(audit_connections(SnapshotBuilder().build()));
+    const std::string text =
+        render_audit_text(audit_connections(SnapshotBuilder().build().activity));
     CHECK(text.find("client backends: 0\n") == 0);
     CHECK(text.find("oldest transactions: none\n") != std::string::npos);
     CHECK(text.find("oldest idle in transaction: none\n") != std::string::npos);

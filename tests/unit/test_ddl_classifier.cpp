@@ -43,7 +43,7 @@ Denotes denotes_of(const std::string& text) {
 
 // One expected lock of the corpus; its role is compared only when given.
 struct ExpectedLock {
-  LockTarget target;
+  StatementLock target;
   bool role_given = false;
 };
 
@@ -67,14 +67,15 @@ ExpectedLock expected_lock(const toml::table& t) {
   return e;
 }
 
-bool matches(const ExpectedLock& e, LockTarget got) {
+bool matches(const ExpectedLock& e, StatementLock got) {
   if (!e.role_given) got.role = e.target.role;
   return got == e.target;
 }
 
-std::string shown(const std::vector<LockTarget>& locks) {
+std::string shown(const std::vector<StatementLock>& locks) {
   std::string out;
-  for (const LockTarget& t : locks) out += "\n  " + describe_target(t) + " [" + t.role + "]";
+  for (const StatementLock& t : locks)
+    out += "\n  " + describe_statement_lock(t) + " [" + t.role + "]";
   return out.empty() ? " (none)" : out;
 }
 
@@ -84,17 +85,17 @@ void check_locks(const toml::table& entry, const ClassifiedStatement& s) {
     expected.push_back(expected_lock(*n.as_table()));
   }
   std::vector<ExpectedLock> missing;
-  std::vector<LockTarget> extra = s.locks;
+  std::vector<StatementLock> extra = s.locks;
   for (const ExpectedLock& e : expected) {
     const auto it = std::find_if(extra.begin(), extra.end(),
-                                 [&](const LockTarget& got) { return matches(e, got); });
+                                 [&](const StatementLock& got) { return matches(e, got); });
     if (it == extra.end()) {
       missing.push_back(e);
     } else {
       extra.erase(it);
     }
   }
-  std::vector<LockTarget> missing_targets;
+  std::vector<StatementLock> missing_targets;
   for (const ExpectedLock& e : missing) missing_targets.push_back(e.target);
   CHECK_MESSAGE(missing.empty(), "expected but not predicted:" << shown(missing_targets)
                                                                << "\npredicted:" << shown(s.locks));
@@ -194,10 +195,11 @@ TEST_SUITE("ddl classifier") {
     CHECK(call.unclassified ==
           "it calls recompute(), and what a function locks cannot be known "
           "from outside");
-    const bool assumed = std::any_of(call.locks.begin(), call.locks.end(), [](const LockTarget& t) {
-      return t.relation.name == "orders" && t.mode == LockMode::access_exclusive &&
-             t.reaches.count(Reach::children) && t.reaches.count(Reach::indexes);
-    });
+    const bool assumed =
+        std::any_of(call.locks.begin(), call.locks.end(), [](const StatementLock& t) {
+          return t.relation.name == "orders" && t.mode == LockMode::access_exclusive &&
+                 t.reaches.count(Reach::children) && t.reaches.count(Reach::indexes);
+        });
     CHECK(assumed);
   }
 

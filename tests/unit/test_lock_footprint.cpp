@@ -77,8 +77,8 @@ class FixtureCatalog : public CatalogLookup {
   std::map<Oid, CatalogRelation> m_relations;
 };
 
-LockTarget target(const std::string& name, LM mode, std::map<Reach, LM> reaches = {}) {
-  LockTarget t;
+StatementLock target(const std::string& name, LM mode, std::map<Reach, LM> reaches = {}) {
+  StatementLock t;
   t.relation = RelationName{"", name};
   t.mode = mode;
   t.reaches = std::move(reaches);
@@ -123,7 +123,7 @@ TEST_SUITE("lock footprint") {
 
   TEST_CASE("an index's table, with its partitions") {
     FixtureCatalog catalog;
-    LockTarget t =
+    StatementLock t =
         target("events_kind_idx", LM::access_exclusive, {{Reach::children, LM::access_exclusive}});
     t.denotes = Denotes::index_table;
     t.relation.schema = "";
@@ -135,7 +135,7 @@ TEST_SUITE("lock footprint") {
 
   TEST_CASE("foreign keys either way, by constraint name, and views either way") {
     FixtureCatalog catalog;
-    LockTarget drop = target(
+    StatementLock drop = target(
         "items", LM::access_exclusive,
         {{Reach::referenced, LM::access_exclusive}, {Reach::referenced_indexes, LM::access_share}});
     CHECK(
@@ -146,14 +146,14 @@ TEST_SUITE("lock footprint") {
     drop.constraint = "some_check";
     CHECK(shown(expand_footprint({drop}, catalog)) ==
           std::vector<std::string>{"items ACCESS EXCLUSIVE"});
-    const LockTarget cascade = target(
+    const StatementLock cascade = target(
         "orders", LM::access_exclusive,
         {{Reach::referencing, LM::access_exclusive}, {Reach::dependents, LM::access_exclusive}});
     CHECK(shown(expand_footprint({cascade}, catalog)) ==
           std::vector<std::string>{"orders ACCESS EXCLUSIVE",
                                    "items ACCESS EXCLUSIVE (references orders)",
                                    "big_orders ACCESS EXCLUSIVE (view on orders)"});
-    const LockTarget read =
+    const StatementLock read =
         target("big_orders", LM::access_share,
                {{Reach::sources, LM::access_share}, {Reach::source_indexes, LM::access_share}});
     CHECK(shown(expand_footprint({read}, catalog)) ==
@@ -164,7 +164,8 @@ TEST_SUITE("lock footprint") {
 
   TEST_CASE("TRUNCATE ... CASCADE: the tables referencing it, and the ones referencing those") {
     FixtureCatalog catalog;
-    LockTarget t = target("orders", LM::access_exclusive, {{Reach::indexes, LM::access_exclusive}});
+    StatementLock t =
+        target("orders", LM::access_exclusive, {{Reach::indexes, LM::access_exclusive}});
     t.denotes = Denotes::referencing_tables;
     CHECK(shown(expand_footprint({t}, catalog)) ==
           std::vector<std::string>{"items ACCESS EXCLUSIVE (references orders)",

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/lock_graph.hpp"
+#include "core/observation.hpp"
 #include "snapshot_builder.hpp"
 
 namespace lockwatch {
@@ -11,8 +11,8 @@ namespace {
 
 using Pids = std::vector<int>;
 
-LockAnalysis analyse(const ActivitySnapshot& snapshot) {
-  return analyse_locks(snapshot);
+LockAnalysis analyse(const PollSnapshots& snapshot) {
+  return Observation(snapshot).locks();
 }
 
 Pids sorted(Pids pids) {
@@ -77,22 +77,22 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("independent roots are ranked by backends held up, then chain length, then pid") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .idle_in_tx(10, "a", 60)  // holds up 1
-                                          .waiting(11, "a", {10}, 1)
-                                          .idle_in_tx(20, "b", 60)  // holds up 3
-                                          .waiting(21, "b", {20}, 1)
-                                          .waiting(22, "b", {20}, 1)
-                                          .waiting(23, "b", {20}, 1)
-                                          .idle_in_tx(30, "c", 60)  // holds up 2, chain of 3
-                                          .waiting(31, "c", {30}, 1)
-                                          .waiting(32, "c", {31}, 1)
-                                          .idle_in_tx(40, "d", 60)  // holds up 2, chain of 2
-                                          .waiting(41, "d", {40}, 1)
-                                          .waiting(42, "d", {40}, 1)
-                                          .idle_in_tx(5, "e", 60)  // holds up 1, like 10
-                                          .waiting(6, "e", {5}, 1)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .idle_in_tx(10, "a", 60)  // holds up 1
+                                       .waiting(11, "a", {10}, 1)
+                                       .idle_in_tx(20, "b", 60)  // holds up 3
+                                       .waiting(21, "b", {20}, 1)
+                                       .waiting(22, "b", {20}, 1)
+                                       .waiting(23, "b", {20}, 1)
+                                       .idle_in_tx(30, "c", 60)  // holds up 2, chain of 3
+                                       .waiting(31, "c", {30}, 1)
+                                       .waiting(32, "c", {31}, 1)
+                                       .idle_in_tx(40, "d", 60)  // holds up 2, chain of 2
+                                       .waiting(41, "d", {40}, 1)
+                                       .waiting(42, "d", {40}, 1)
+                                       .idle_in_tx(5, "e", 60)  // holds up 1, like 10
+                                       .waiting(6, "e", {5}, 1)
+                                       .build();
     const LockAnalysis a = analyse(snapshot);
 
     CHECK(root_pids(a) == Pids{20, 30, 40, 5, 10});
@@ -101,11 +101,11 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("a waiter blocked by several backends counts once and under each root") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .idle_in_tx(1, "api", 60)
-                                          .idle_in_tx(2, "api", 60)
-                                          .waiting(3, "migrate", {1, 2}, 10)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .idle_in_tx(1, "api", 60)
+                                       .idle_in_tx(2, "api", 60)
+                                       .waiting(3, "migrate", {1, 2}, 10)
+                                       .build();
     const LockAnalysis a = analyse(snapshot);
 
     CHECK(a.waiting == 1);
@@ -120,7 +120,7 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("a blocker repeated in blocked_by is one edge") {
-    const ActivitySnapshot snapshot =
+    const PollSnapshots snapshot =
         SnapshotBuilder().idle_in_tx(1, "api", 60).waiting(2, "api", {1, 1, 1}, 10).build();
     const LockAnalysis a = analyse(snapshot);
 
@@ -132,14 +132,14 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("a waiting parallel worker is folded onto its leader") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .idle_in_tx(100, "api", 60)
-                                          .waiting(200, "report", {100}, 20)
-                                          .waiting(201, "report", {100, 100}, 20)
-                                          .worker_of(200)
-                                          .waiting(202, "report", {100}, 20)
-                                          .worker_of(200)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .idle_in_tx(100, "api", 60)
+                                       .waiting(200, "report", {100}, 20)
+                                       .waiting(201, "report", {100, 100}, 20)
+                                       .worker_of(200)
+                                       .waiting(202, "report", {100}, 20)
+                                       .worker_of(200)
+                                       .build();
     const LockAnalysis a = analyse(snapshot);
 
     CHECK(a.blocked == 1);
@@ -153,11 +153,11 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("a parallel worker waiting on its own leader is no edge") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .active(200, "report")
-                                          .waiting(201, "report", {200}, 3)
-                                          .worker_of(200)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .active(200, "report")
+                                       .waiting(201, "report", {200}, 3)
+                                       .worker_of(200)
+                                       .build();
     const LockAnalysis a = analyse(snapshot);
 
     CHECK(a.blocked == 0);
@@ -165,21 +165,21 @@ TEST_SUITE("lock graph") {
     CHECK(a.max_chain_length == 0);
   }
 
-  TEST_CASE("a prepared transaction (pid 0) is a root although no backend has that pid") {
-    const ActivitySnapshot snapshot =
+  TEST_CASE("a prepared transaction is a root although no backend holds its locks") {
+    const PollSnapshots snapshot =
         SnapshotBuilder().waiting(300, "api", {0}, 90).waiting(301, "api", {300}, 30).build();
     const LockAnalysis a = analyse(snapshot);
 
     REQUIRE(a.roots.size() == 1);
     const RootBlocker& root = a.roots.front();
-    CHECK(root.pid == k_prepared_xact_pid);
+    CHECK(is_prepared_session(root.pid));
     CHECK(root.blocked_total == 2);
-    CHECK(root.longest_chain == Pids{0, 300, 301});
+    CHECK(root.longest_chain == Pids{root.pid, 300, 301});
     CHECK(root.longest_wait_seconds == doctest::Approx(90));
   }
 
   TEST_CASE("a blocker that vanished from the snapshot is still named as the root") {
-    const ActivitySnapshot snapshot = SnapshotBuilder().waiting(500, "api", {4242}, 7).build();
+    const PollSnapshots snapshot = SnapshotBuilder().waiting(500, "api", {4242}, 7).build();
     const LockAnalysis a = analyse(snapshot);
 
     REQUIRE(a.roots.size() == 1);
@@ -191,11 +191,11 @@ TEST_SUITE("lock graph") {
 
   TEST_CASE("a deadlock cycle is one root listing every member") {
     SUBCASE("two backends waiting on each other, a third waiting on the cycle") {
-      const ActivitySnapshot snapshot = SnapshotBuilder()
-                                            .waiting(11, "api", {10}, 2)
-                                            .waiting(10, "api", {11}, 2)
-                                            .waiting(12, "api", {10}, 1)
-                                            .build();
+      const PollSnapshots snapshot = SnapshotBuilder()
+                                         .waiting(11, "api", {10}, 2)
+                                         .waiting(10, "api", {11}, 2)
+                                         .waiting(12, "api", {10}, 1)
+                                         .build();
       const LockAnalysis a = analyse(snapshot);
 
       CHECK(a.waiting == 3);
@@ -211,13 +211,13 @@ TEST_SUITE("lock graph") {
       CHECK(a.max_chain_length == 3);
     }
     SUBCASE("three backends in a ring with a chain of two hanging off a member") {
-      const ActivitySnapshot snapshot = SnapshotBuilder()
-                                            .waiting(22, "api", {21}, 2)
-                                            .waiting(23, "api", {22}, 2)
-                                            .waiting(21, "api", {23}, 2)
-                                            .waiting(24, "api", {22}, 1)
-                                            .waiting(25, "api", {24}, 1)
-                                            .build();
+      const PollSnapshots snapshot = SnapshotBuilder()
+                                         .waiting(22, "api", {21}, 2)
+                                         .waiting(23, "api", {22}, 2)
+                                         .waiting(21, "api", {23}, 2)
+                                         .waiting(24, "api", {22}, 1)
+                                         .waiting(25, "api", {24}, 1)
+                                         .build();
       const LockAnalysis a = analyse(snapshot);
 
       REQUIRE(a.roots.size() == 1);
@@ -230,11 +230,11 @@ TEST_SUITE("lock graph") {
       CHECK(sorted(root.waiters) == Pids{22, 23, 24, 25});
     }
     SUBCASE("a bare ring with nobody else waiting") {
-      const ActivitySnapshot snapshot = SnapshotBuilder()
-                                            .waiting(31, "api", {32}, 2)
-                                            .waiting(32, "api", {33}, 2)
-                                            .waiting(33, "api", {31}, 2)
-                                            .build();
+      const PollSnapshots snapshot = SnapshotBuilder()
+                                         .waiting(31, "api", {32}, 2)
+                                         .waiting(32, "api", {33}, 2)
+                                         .waiting(33, "api", {31}, 2)
+                                         .build();
       const LockAnalysis a = analyse(snapshot);
 
       REQUIRE(a.roots.size() == 1);
@@ -243,14 +243,14 @@ TEST_SUITE("lock graph") {
       CHECK(a.roots.front().blocked_total == 2);
     }
     SUBCASE("a cycle downstream outweighs a shorter plain chain by all its members") {
-      const ActivitySnapshot snapshot = SnapshotBuilder()
-                                            .idle_in_tx(40, "api", 60)
-                                            .waiting(50, "api", {40}, 2)
-                                            .waiting(51, "api", {50}, 2)
-                                            .waiting(41, "api", {40, 43}, 2)
-                                            .waiting(42, "api", {41}, 2)
-                                            .waiting(43, "api", {42}, 2)
-                                            .build();
+      const PollSnapshots snapshot = SnapshotBuilder()
+                                         .idle_in_tx(40, "api", 60)
+                                         .waiting(50, "api", {40}, 2)
+                                         .waiting(51, "api", {50}, 2)
+                                         .waiting(41, "api", {40, 43}, 2)
+                                         .waiting(42, "api", {41}, 2)
+                                         .waiting(43, "api", {42}, 2)
+                                         .build();
       const LockAnalysis a = analyse(snapshot);
 
       REQUIRE(a.roots.size() == 1);
@@ -261,11 +261,11 @@ TEST_SUITE("lock graph") {
       CHECK(a.roots.front().blocked_total == 5);
     }
     SUBCASE("a cycle held up by an outside blocker is not a root itself") {
-      const ActivitySnapshot snapshot = SnapshotBuilder()
-                                            .idle_in_tx(40, "api", 60)
-                                            .waiting(41, "api", {40, 42}, 2)
-                                            .waiting(42, "api", {41}, 2)
-                                            .build();
+      const PollSnapshots snapshot = SnapshotBuilder()
+                                         .idle_in_tx(40, "api", 60)
+                                         .waiting(41, "api", {40, 42}, 2)
+                                         .waiting(42, "api", {41}, 2)
+                                         .build();
       const LockAnalysis a = analyse(snapshot);
 
       REQUIRE(a.roots.size() == 1);
@@ -285,7 +285,7 @@ TEST_SUITE("lock graph") {
       CHECK(a.max_chain_length == 0);
     }
     SUBCASE("next to a real blocker") {
-      const ActivitySnapshot snapshot =
+      const PollSnapshots snapshot =
           SnapshotBuilder().idle_in_tx(49, "api", 60).waiting(50, "api", {50, 49}, 3).build();
       const LockAnalysis a = analyse(snapshot);
       CHECK(a.blocked == 1);
@@ -296,7 +296,7 @@ TEST_SUITE("lock graph") {
   }
 
   TEST_CASE("a snapshot without lock waiters has no roots and no chains") {
-    const ActivitySnapshot snapshot =
+    const PollSnapshots snapshot =
         SnapshotBuilder().idle_in_tx(1, "api", 600).active(2, "api").in_state(3, "idle").build();
     const LockAnalysis a = analyse(snapshot);
 
@@ -315,39 +315,46 @@ TEST_SUITE("lock graph") {
     CHECK(a.longest_wait_seconds == doctest::Approx(4));
   }
 
-  TEST_CASE("lock_wait_seconds measures from the start of the waiting statement") {
+  TEST_CASE("a wait is measured from pg_locks.waitstart, else from the statement's start") {
     struct Case {
       const char* what;
-      bool waiting_on_lock;
+      std::optional<Micros> waitstart;
       std::optional<Micros> query_start;
       double expected;
     };
     const Case cases[] = {
-        {"waiting 45s", true, k_now - 45 * k_micros_per_second, 45.0},
-        {"waiting 1.5s", true, k_now - 1'500'000, 1.5},
-        {"just started", true, k_now, 0.0},
-        {"not waiting on a lock", false, k_now - 45 * k_micros_per_second, 0.0},
-        {"no query start", true, std::nullopt, 0.0},
-        {"query start in the future (clock skew)", true, k_now + k_micros_per_second, 0.0},
+        // A long UPDATE that has only just hit a row lock has waited for a second, not ten
+        // minutes: the time that matters to min_blocked_wait.
+        {"waitstart 1s ago, statement 10min ago", k_now - k_micros_per_second,
+         k_now - 600 * k_micros_per_second, 1.0},
+        {"waitstart 1.5s ago", k_now - 1'500'000, std::nullopt, 1.5},
+        {"no waitstart (PostgreSQL 13): the statement's start", std::nullopt,
+         k_now - 45 * k_micros_per_second, 45.0},
+        {"neither", std::nullopt, std::nullopt, 0.0},
+        {"waitstart in the future (clock skew)", k_now + k_micros_per_second, std::nullopt, 0.0},
     };
     for (const Case& c : cases) {
       CAPTURE(c.what);
-      Backend b;
-      b.pid = 1;
-      b.wait_event_type = c.waiting_on_lock ? "Lock" : "LWLock";
-      b.query_start = c.query_start;
-      CHECK(lock_wait_seconds(b, k_now) == doctest::Approx(c.expected));
+      PollSnapshots s =
+          SnapshotBuilder().idle_in_tx(1, "api", 600).waiting(2, "api", {1}, 5).build();
+      s.activity.backends.back().query_start = c.query_start;
+      for (LockEntry& e : s.locks.queues.front().entries) {
+        if (!e.granted) e.waitstart = c.waitstart;
+      }
+      const Observation obs(std::move(s));
+      CHECK(obs.wait_seconds(2) == doctest::Approx(c.expected));
+      CHECK(obs.wait_seconds(1) == 0.0);
     }
   }
 
   TEST_CASE("each root reports the longest wait among the backends it holds up") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .idle_in_tx(1, "api", 600)
-                                          .waiting(2, "api", {1}, 30)
-                                          .waiting(3, "api", {2}, 80)
-                                          .idle_in_tx(10, "api", 600)
-                                          .waiting(11, "api", {10}, 5)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .idle_in_tx(1, "api", 600)
+                                       .waiting(2, "api", {1}, 30)
+                                       .waiting(3, "api", {2}, 80)
+                                       .idle_in_tx(10, "api", 600)
+                                       .waiting(11, "api", {10}, 5)
+                                       .build();
     const LockAnalysis a = analyse(snapshot);
 
     REQUIRE(a.roots.size() == 2);

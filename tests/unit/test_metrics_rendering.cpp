@@ -19,7 +19,7 @@ using Names = std::set<std::string>;
 
 constexpr const char* k_version = "0.1.0";
 
-WatchStatus status_of(ActivitySnapshot snapshot, int top_roots = 5) {
+WatchStatus status_of(PollSnapshots snapshot, int top_roots = 5) {
   WatchStatus status;
   status.observation = std::make_shared<const Observation>(std::move(snapshot));
   status.up = true;
@@ -65,10 +65,10 @@ Names family_names(const WatchStatus& status) {
 
 const Names k_always = {"pg_lockwatch_up", "pg_lockwatch_via_pooler",
                         "pg_lockwatch_last_successful_poll_timestamp_seconds",
-                        "pg_lockwatch_build_info"};
+                        "pg_lockwatch_missing_privilege", "pg_lockwatch_build_info"};
 
 // `count` idle-in-transaction roots, root i holding up i % 3 + 1 waiters.
-ActivitySnapshot many_roots(int count) {
+PollSnapshots many_roots(int count) {
   SnapshotBuilder b;
   int next_waiter = 100'000;
   for (int i = 0; i < count; ++i) {
@@ -118,18 +118,18 @@ TEST_SUITE("metrics") {
   }
 
   TEST_CASE("only client backends count toward the states and transaction ages") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .in_state(1, "idle")
-                                          .in_state(2, "idle in transaction (aborted)")
-                                          .in_state(3, "fastpath function call")
-                                          .in_state(4, "active")
-                                          .worker_of(9)
-                                          .in_state(5, "")
-                                          .backend_type("autovacuum worker")
-                                          .xact_age(9999)
-                                          .in_state(6, "idle")
-                                          .backend_type("walsender")
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .in_state(1, "idle")
+                                       .in_state(2, "idle in transaction (aborted)")
+                                       .in_state(3, "fastpath function call")
+                                       .in_state(4, "active")
+                                       .worker_of(9)
+                                       .in_state(5, "")
+                                       .backend_type("autovacuum worker")
+                                       .xact_age(9999)
+                                       .in_state(6, "idle")
+                                       .backend_type("walsender")
+                                       .build();
     const std::string text = exposition(status_of(snapshot));
     CAPTURE(text);
 
@@ -152,18 +152,18 @@ TEST_SUITE("metrics") {
   }
 
   TEST_CASE("roots that are not backends are labelled prepared or unknown") {
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .waiting(300, "api", {0}, 90)
-                                          .waiting(301, "api", {300}, 10)
-                                          .waiting(400, "api", {4242}, 9)
-                                          .build();
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .waiting(300, "api", {0}, 90)
+                                       .waiting(301, "api", {300}, 10)
+                                       .waiting(400, "api", {4242}, 9)
+                                       .build();
     const std::string text = exposition(status_of(snapshot));
     CAPTURE(text);
 
     CHECK(series(text, "pg_lockwatch_root_blocker_blocked_backends") ==
           Lines{
-              "pg_lockwatch_root_blocker_blocked_backends{rank=\"1\",pid=\"0\",datname=\"\","
-              "usename=\"\",application_name=\"\",state=\"prepared\"} 2",
+              "pg_lockwatch_root_blocker_blocked_backends{rank=\"1\",pid=\"0\",datname=\"shop\","
+              "usename=\"app\",application_name=\"\",state=\"prepared\"} 2",
               "pg_lockwatch_root_blocker_blocked_backends{rank=\"2\",pid=\"4242\",datname=\"\","
               "usename=\"\",application_name=\"\",state=\"unknown\"} 1",
           });
@@ -194,17 +194,41 @@ TEST_SUITE("metrics") {
 
   TEST_CASE("a successful poll exports the analysis families") {
     const Names names = family_names(status_of(seed_incident()));
-    CHECK(names.size() == k_always.size() + 9);
+    CHECK(names.size() == k_always.size() + 11);
     for (const char* name :
          {"pg_lockwatch_backends", "pg_lockwatch_lock_waiting_backends",
-          "pg_lockwatch_blocked_backends", "pg_lockwatch_root_blockers",
-          "pg_lockwatch_max_chain_length", "pg_lockwatch_longest_lock_wait_seconds",
-          "pg_lockwatch_oldest_transaction_seconds",
+          "pg_lockwatch_lock_waiting_backends_by_type",
+          "pg_lockwatch_lock_waiting_backends_by_mode", "pg_lockwatch_blocked_backends",
+          "pg_lockwatch_root_blockers", "pg_lockwatch_max_chain_length",
+          "pg_lockwatch_longest_lock_wait_seconds", "pg_lockwatch_oldest_transaction_seconds",
           "pg_lockwatch_oldest_idle_in_transaction_seconds",
           "pg_lockwatch_root_blocker_blocked_backends"}) {
       CAPTURE(name);
       CHECK(names.count(name) == 1);
     }
+  }
+
+  TEST_CASE("lock waits are counted by type and by mode, every label value always present") {
+    const std::string text = exposition(status_of(seed_incident()));
+    CAPTURE(text);
+    const Lines by_type = series(text, "pg_lockwatch_lock_waiting_backends_by_type");
+    CHECK(by_type.size() == 13);
+    CHECK(has_line(text, "pg_lockwatch_lock_waiting_backends_by_type{locktype=\"relation\"} 3"));
+    CHECK(has_line(text, "pg_lockwatch_lock_waiting_backends_by_type{locktype=\"tuple\"} 0"));
+    CHECK(has_line(text, "pg_lockwatch_lock_waiting_backends_by_type{locktype=\"other\"} 0"));
+    const Lines by_mode = series(text, "pg_lockwatch_lock_waiting_backends_by_mode");
+    CHECK(by_mode.size() == 8);
+    CHECK(has_line(text,
+                   "pg_lockwatch_lock_waiting_backends_by_mode{mode=\"AccessExclusiveLock\"} 2"));
+    CHECK(has_line(text, "pg_lockwatch_lock_waiting_backends_by_mode{mode=\"AccessShareLock\"} 1"));
+  }
+
+  TEST_CASE("a missing privilege is exported whatever else happened") {
+    WatchStatus status;
+    status.problems.push_back({"pg_read_all_stats", "role x cannot see"});
+    const std::string text = exposition(status);
+    CHECK(has_line(text, "pg_lockwatch_missing_privilege{privilege=\"pg_read_all_stats\"} 1"));
+    CHECK(has_line(text, "pg_lockwatch_missing_privilege{privilege=\"pg_signal_backend\"} 0"));
   }
 
   TEST_CASE("the via_pooler gauge follows the status") {
@@ -236,7 +260,7 @@ TEST_SUITE("metrics") {
 
   TEST_CASE("long label values from clients are truncated") {
     const std::string long_name(1000, 'a');
-    ActivitySnapshot snapshot =
+    PollSnapshots snapshot =
         SnapshotBuilder().idle_in_tx(1, long_name, 60).waiting(2, "api", {1}, 5).build();
     WatchStatus status = status_of(std::move(snapshot));
     status.server_version = std::string(300, '9');

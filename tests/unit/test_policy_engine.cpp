@@ -41,20 +41,20 @@ SafetyConfig live_safety(int max_actions_per_minute = 1000) {
   return s;
 }
 
-Backend& backend_of(ActivitySnapshot& snapshot, int pid) {
-  const auto it = std::find_if(snapshot.backends.begin(), snapshot.backends.end(),
+Backend& backend_of(PollSnapshots& snapshot, int pid) {
+  const auto it = std::find_if(snapshot.activity.backends.begin(), snapshot.activity.backends.end(),
                                [pid](const Backend& b) { return b.pid == pid; });
-  REQUIRE(it != snapshot.backends.end());
+  REQUIRE(it != snapshot.activity.backends.end());
   return *it;
 }
 
-Decisions decide(PolicyEngine& engine, ActivitySnapshot snapshot, const SafetyConfig& safety,
+Decisions decide(PolicyEngine& engine, PollSnapshots snapshot, const SafetyConfig& safety,
                  const Policies& policies) {
   const Observation observation(std::move(snapshot));
   return engine.decide(observation, safety, policies);
 }
 
-Decisions decide_once(ActivitySnapshot snapshot, const SafetyConfig& safety,
+Decisions decide_once(PollSnapshots snapshot, const SafetyConfig& safety,
                       const Policies& policies) {
   PolicyEngine engine;
   return decide(engine, std::move(snapshot), safety, policies);
@@ -79,7 +79,7 @@ int count_outcome(const Decisions& decisions, Outcome outcome) {
 
 // One idle-in-transaction client backend, alone in its snapshot, taken at k_now.
 Backend idle_backend(int state_age = 0) {
-  return SnapshotBuilder().idle_in_tx(100, "api", state_age).build().backends.front();
+  return SnapshotBuilder().idle_in_tx(100, "api", state_age).build().activity.backends.front();
 }
 
 // policy_matches for a root blocker holding up `held_up` backends, evaluated at k_now.
@@ -89,7 +89,7 @@ bool matches(const Policy& policy, const Backend& backend, int held_up = 1, bool
 }
 
 // A root (idle in transaction) per pid in `roots`, each holding up one waiter (pid + 1).
-ActivitySnapshot independent_roots(const Pids& roots, Micros at = k_now) {
+PollSnapshots independent_roots(const Pids& roots, Micros at = k_now) {
   SnapshotBuilder builder;
   builder.at(at);
   for (int pid : roots) builder.idle_in_tx(pid, "api", 120).waiting(pid + 1, "api", {pid}, 10);
@@ -246,11 +246,11 @@ TEST_SUITE("policy matching") {
   }
 
   TEST_CASE("the blocked wait is the longest anywhere down the chain, from the query_start") {
-    ActivitySnapshot snapshot = SnapshotBuilder()
-                                    .idle_in_tx(1, "api", 600)
-                                    .waiting(2, "api", {1}, 5)
-                                    .waiting(3, "api", {2}, 50)
-                                    .build();
+    PollSnapshots snapshot = SnapshotBuilder()
+                                 .idle_in_tx(1, "api", 600)
+                                 .waiting(2, "api", {1}, 5)
+                                 .waiting(3, "api", {2}, 50)
+                                 .build();
     // State change and transaction start of the far waiter say nothing about its wait.
     backend_of(snapshot, 3).state_change = k_now - 7 * k_second;
     backend_of(snapshot, 3).xact_start = k_now - 900 * k_second;
@@ -261,14 +261,19 @@ TEST_SUITE("policy matching") {
     CHECK(d.blocked_wait_seconds == doctest::Approx(50.0));
   }
 
-  TEST_CASE("a held-up backend not waiting on a lock adds no wait") {
-    ActivitySnapshot snapshot =
-        SnapshotBuilder().idle_in_tx(1, "api", 600).waiting(2, "api", {1}, 40).build();
-    backend_of(snapshot, 2).wait_event_type = "IO";
+  TEST_CASE("a held-up statement's wait counts from the lock wait, not from its start") {
+    // A ten-minute UPDATE that hit the row lock 40s ago has waited 40s: a policy that asks
+    // for a minute of waiting must not fire yet.
+    PollSnapshots snapshot =
+        SnapshotBuilder().idle_in_tx(1, "api", 900).waiting(2, "api", {1}, 40).build();
+    backend_of(snapshot, 2).query_start = k_now - 600 * k_second;
 
     const Decision& d = only_decision(decide_once(snapshot, live_safety(), {live_policy()}));
     CHECK(d.blocked_total == 1);
-    CHECK(d.blocked_wait_seconds == doctest::Approx(0.0));
+    CHECK(d.blocked_wait_seconds == doctest::Approx(40.0));
+    Policy patient = live_policy();
+    patient.min_blocked_wait = std::chrono::minutes(1);
+    CHECK(decide_once(snapshot, live_safety(), {patient}).empty());
   }
 
   TEST_CASE("roots_only skips blockers that themselves wait; roots_only = false acts on them") {
@@ -382,7 +387,7 @@ TEST_SUITE("policy decisions") {
       CHECK(d.policy == "second");
     }
     SUBCASE("a protected backend still gets a single decision, from the first policy") {
-      ActivitySnapshot snapshot = seed_incident();
+      PollSnapshots snapshot = seed_incident();
       backend_of(snapshot, 65365).usename = "postgres";
       const Decision& d = only_decision(decide_once(snapshot, live_safety(), {first, second}));
       CHECK(d.policy == "first");
@@ -420,7 +425,7 @@ TEST_SUITE("policy decisions") {
     };
     for (const Case& c : cases) {
       CAPTURE(c.what);
-      ActivitySnapshot snapshot = seed_incident();
+      PollSnapshots snapshot = seed_incident();
       backend_of(snapshot, 65365).usename = c.user;
       Policy policy = live_policy("p", c.action);
       policy.dry_run = c.dry_run;
@@ -451,7 +456,7 @@ TEST_SUITE("policy decisions") {
     };
     for (const Case& c : cases) {
       CAPTURE(c.what);
-      ActivitySnapshot snapshot = seed_incident();
+      PollSnapshots snapshot = seed_incident();
       backend_of(snapshot, 65365).usename = c.user;
       backend_of(snapshot, 65365).application_name = c.application;
       SafetyConfig safety = live_safety();
@@ -478,7 +483,7 @@ TEST_SUITE("policy decisions") {
   }
 
   TEST_CASE("superusers are protected unless allow_superusers") {
-    ActivitySnapshot snapshot = seed_incident();
+    PollSnapshots snapshot = seed_incident();
     backend_of(snapshot, 65365).superuser = true;
     backend_of(snapshot, 65365).usename = "dba";
     SafetyConfig safety = live_safety();
@@ -515,11 +520,11 @@ TEST_SUITE("policy decisions") {
   }
 
   TEST_CASE("non-client backends never appear as decisions, even as the root of a chain") {
-    ActivitySnapshot snapshot = SnapshotBuilder()
-                                    .active(10, "", 400)
-                                    .backend_type("autovacuum worker")
-                                    .waiting(11, "api", {10}, 60)
-                                    .build();
+    PollSnapshots snapshot = SnapshotBuilder()
+                                 .active(10, "", 400)
+                                 .backend_type("autovacuum worker")
+                                 .waiting(11, "api", {10}, 60)
+                                 .build();
     Policy any_active = live_policy("any-active", PolicyAction::log);
     any_active.states = {"active"};
     any_active.roots_only = false;
@@ -529,12 +534,12 @@ TEST_SUITE("policy decisions") {
     const Decisions decisions = decide_once(snapshot, live_safety(), {any_active});
     CHECK(targets(decisions) == Pids{11});  // the client backend does match
     // The autovacuum worker would match as well, were it a client backend.
-    CHECK(policy_matches(any_active, snapshot.backends.front(), false, 1, 60, k_now));
-    CHECK(protection_reason(snapshot.backends.front(), live_safety()).has_value());
+    CHECK(policy_matches(any_active, snapshot.activity.backends.front(), false, 1, 60, k_now));
+    CHECK(protection_reason(snapshot.activity.backends.front(), live_safety()).has_value());
   }
 
   TEST_CASE("decision fields are taken from the snapshot") {
-    const ActivitySnapshot snapshot = seed_incident();
+    const PollSnapshots snapshot = seed_incident();
     const Decision& d = only_decision(decide_once(snapshot, live_safety(), {live_policy()}));
 
     CHECK(d.policy == "idle-blockers");
@@ -557,7 +562,7 @@ TEST_SUITE("policy decisions") {
   }
 
   TEST_CASE("ages are fractional seconds and 0 without a transaction") {
-    ActivitySnapshot snapshot = seed_incident();
+    PollSnapshots snapshot = seed_incident();
     backend_of(snapshot, 65365).state_change = k_now - 2'500'000;
     backend_of(snapshot, 65365).xact_start.reset();
     const Decision& d = only_decision(decide_once(snapshot, live_safety(), {live_policy()}));
@@ -728,7 +733,7 @@ TEST_SUITE("policy rate limiter") {
 
   TEST_CASE("dry runs and protected sessions leave the rate limit to real signals") {
     PolicyEngine engine;
-    ActivitySnapshot snapshot = independent_roots({100, 200, 300});
+    PollSnapshots snapshot = independent_roots({100, 200, 300});
     backend_of(snapshot, 100).usename = "postgres";
     Policy dry = live_policy("dry");
     dry.dry_run = true;
@@ -808,7 +813,7 @@ TEST_SUITE("policy reporting") {
       CHECK(engine.note_outcome(d));
     }
     SUBCASE("the pid now belongs to a new session: forgotten") {
-      ActivitySnapshot reused = seed_incident();
+      PollSnapshots reused = seed_incident();
       backend_of(reused, 65365).backend_start = k_now - k_second;
       decide(engine, reused, live_safety(), {policy});
       CHECK(engine.note_outcome(d));

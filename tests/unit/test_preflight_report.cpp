@@ -50,7 +50,7 @@ const std::vector<HeldLock> k_locks = {
     relation_lock(72000, 99, "AccessExclusiveLock", true),  // not in the footprint
 };
 
-ActivitySnapshot server() {
+PollSnapshots server() {
   return SnapshotBuilder()
       .at(k_now)
       .idle_in_tx(65365, "api", 12)
@@ -92,7 +92,7 @@ std::vector<StatementCheck> sql_checks(const std::string& sql) {
     StatementCheck c;
     c.statement = parsed[i];
     c.advice = advice[i];
-    for (const LockTarget& t : c.statement.locks) {
+    for (const StatementLock& t : c.statement.locks) {
       const Oid oid = t.relation.name == "orders" ? 10 : (t.relation.name == "customers" ? 20 : 0);
       if (oid == 0) {
         c.footprint.missing.push_back(t.relation.sql());

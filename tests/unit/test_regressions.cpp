@@ -4,7 +4,7 @@
 #include "core/backoff.hpp"
 #include "core/config.hpp"
 #include "core/duration.hpp"
-#include "core/lock_graph.hpp"
+#include "core/observation.hpp"
 #include "snapshot_builder.hpp"
 
 namespace lockwatch {
@@ -35,14 +35,15 @@ TEST_SUITE("regressions") {
 
   TEST_CASE("a root's longest wait includes a waiting parallel worker of an idle leader") {
     // Leader 200 waits on IPC for its worker 201, which waits on the lock 100 holds.
-    const ActivitySnapshot snapshot = SnapshotBuilder()
-                                          .at(k_now)
-                                          .idle_in_tx(100, "api", 60)
-                                          .active(200, "report", 50)
-                                          .waiting(201, "report", {100}, 50)
-                                          .worker_of(200)
-                                          .build();
-    const LockAnalysis analysis = analyse_locks(snapshot);
+    const PollSnapshots snapshot = SnapshotBuilder()
+                                       .at(k_now)
+                                       .idle_in_tx(100, "api", 60)
+                                       .active(200, "report", 50)
+                                       .waiting(201, "report", {100}, 50)
+                                       .worker_of(200)
+                                       .build();
+    const Observation obs(snapshot);
+    const LockAnalysis& analysis = obs.locks();
     REQUIRE(analysis.roots.size() == 1);
     CHECK(analysis.roots[0].waiters == std::vector<int>{200});
     CHECK(analysis.roots[0].longest_wait_seconds == doctest::Approx(50));
@@ -107,7 +108,7 @@ TEST_SUITE("regressions") {
     reaper.name = "reaper";
     reaper.only_if_blocking = false;
     const Backend idle =
-        SnapshotBuilder().at(k_now).idle_in_tx(100, "api", 60).build().backends.front();
+        SnapshotBuilder().at(k_now).idle_in_tx(100, "api", 60).build().activity.backends.front();
     CHECK(policy_matches(reaper, idle, /*is_blocked=*/false, 0, 0, k_now));
   }
 }

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 // Three idle transactions: 65365 blocks a migration, 70000 blocks nobody, 80000 belongs
 // to the superuser postgres, and 90000 is a protected pg_dump.
-ActivitySnapshot incident() {
+PollSnapshots incident() {
   return SnapshotBuilder()
       .at(k_now)
       .idle_in_tx(65365, "api", 312)

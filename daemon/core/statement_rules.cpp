@@ -1,4 +1,4 @@
-#include "core/statement_locks.hpp"
+#include "core/statement_rules.hpp"
 
 #include <set>
 
@@ -8,16 +8,16 @@ LockMode stronger(LockMode a, LockMode b) {
   return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
 }
 
-LockTarget lock_of(const RelationName& relation, LockMode mode, std::string role) {
-  LockTarget t;
+StatementLock lock_of(const RelationName& relation, LockMode mode, std::string role) {
+  StatementLock t;
   t.relation = relation;
   t.mode = mode;
   t.role = std::move(role);
   return t;
 }
 
-void add_lock(ClassifiedStatement& out, LockTarget target) {
-  for (LockTarget& t : out.locks) {
+void add_lock(ClassifiedStatement& out, StatementLock target) {
+  for (StatementLock& t : out.locks) {
     if (t.relation != target.relation || t.denotes != target.denotes || t.mode != target.mode ||
         t.role != target.role || t.constraint != target.constraint) {
       continue;
@@ -31,9 +31,9 @@ void add_lock(ClassifiedStatement& out, LockTarget target) {
   out.locks.push_back(std::move(target));
 }
 
-LockTarget whole_relation(const RelationName& relation, LockMode mode, std::string role,
-                          bool children) {
-  LockTarget t = lock_of(relation, mode, std::move(role));
+StatementLock whole_relation(const RelationName& relation, LockMode mode, std::string role,
+                             bool children) {
+  StatementLock t = lock_of(relation, mode, std::move(role));
   if (children) t.reaches[Reach::children] = mode;
   t.reaches[Reach::indexes] = mode;
   t.reaches[Reach::toast] = mode;
@@ -59,7 +59,7 @@ void mark_unclassified(ClassifiedStatement& out, const JsonValue& fields, std::s
 
 void add_foreign_key(const JsonValue& c, ClassifiedStatement& out, bool reads_rows) {
   const RelationName referenced = range_var_name(c["pktable"]);
-  LockTarget t = lock_of(referenced, k_share_row_exclusive, "referenced table");
+  StatementLock t = lock_of(referenced, k_share_row_exclusive, "referenced table");
   t.reaches[Reach::children] = k_share_row_exclusive;  // a partitioned table's partitions
   const bool validates = reads_rows && !c["skip_validation"].boolean();
   if (validates) {

@@ -24,11 +24,11 @@ constexpr LockMode k_access_exclusive = LockMode::access_exclusive;
 // PostgreSQL's "greater" lock mode (the order of its lock mode numbers).
 LockMode stronger(LockMode a, LockMode b);
 
-LockTarget lock_of(const RelationName& relation, LockMode mode, std::string role);
+StatementLock lock_of(const RelationName& relation, LockMode mode, std::string role);
 
 // Adds `target`, merged into an equal one already there (same relation, meaning, mode and
 // role: their reaches combine).
-void add_lock(ClassifiedStatement& out, LockTarget target);
+void add_lock(ClassifiedStatement& out, StatementLock target);
 
 // The statement's locks are a guess: ACCESS EXCLUSIVE on every relation named in `fields`
 // (with all their reaches), and `why` says so.
@@ -36,8 +36,8 @@ void mark_unclassified(ClassifiedStatement& out, const JsonValue& fields, std::s
 
 // A relation locked with the reaches a rewrite takes: children, indexes and TOAST, all in
 // `mode`.
-LockTarget whole_relation(const RelationName& relation, LockMode mode, std::string role,
-                          bool children);
+StatementLock whole_relation(const RelationName& relation, LockMode mode, std::string role,
+                             bool children);
 
 void classify_alter_table(const JsonValue& fields, ClassifiedStatement& out);
 void classify_rename(const JsonValue& fields, ClassifiedStatement& out);

@@ -1,4 +1,4 @@
-#include "core/lock_target.hpp"
+#include "core/statement_lock.hpp"
 
 #include <array>
 #include <cctype>
@@ -49,7 +49,7 @@ std::string quoted(const std::string& name) {
   return out + "\"";
 }
 
-std::string denoted(const LockTarget& t) {
+std::string denoted(const StatementLock& t) {
   switch (t.denotes) {
     case Denotes::relation:
       return t.relation.sql();
@@ -88,7 +88,7 @@ std::string advisory_key_text(const AdvisoryTarget& t) {
   return std::to_string(key);
 }
 
-std::string describe_target(const LockTarget& t) {
+std::string describe_statement_lock(const StatementLock& t) {
   std::string out = denoted(t) + " " + sql_name(t.mode);
   for (const auto& [reach, mode] : t.reaches) {
     out += reach == Reach::children && mode == t.mode

@@ -51,7 +51,7 @@ std::string reach_name(Reach reach);
 std::optional<Reach> parse_reach(std::string_view name);
 
 // One lock a statement takes, before the catalog says which relations it reaches.
-struct LockTarget {
+struct StatementLock {
   RelationName relation;
   Denotes denotes = Denotes::relation;
   LockMode mode = LockMode::access_exclusive;
@@ -59,7 +59,7 @@ struct LockTarget {
   std::string constraint;             // referenced: only through the foreign key of this name
   std::string role;                   // how the statement uses it: "table", "index", ...
 
-  bool operator==(const LockTarget&) const = default;
+  bool operator==(const StatementLock&) const = default;
 };
 
 // A PostgreSQL advisory lock as pg_locks shows it (classid, objid, objsubid).
@@ -77,6 +77,6 @@ std::string advisory_key_text(const AdvisoryTarget& target);
 
 // "orders ACCESS EXCLUSIVE with its partitions and children; indexes ACCESS EXCLUSIVE":
 // one line for people.
-std::string describe_target(const LockTarget& target);
+std::string describe_statement_lock(const StatementLock& target);
 
 }  // namespace lockwatch
