@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -9,11 +8,9 @@
 #include "cli/cli_session.hpp"
 #include "cli/command_line.hpp"
 #include "cli/ddl_runner.hpp"
+#include "cli/invalid_index_watch.hpp"
 #include "cli/sql_input.hpp"
 #include "cli/subcommands.hpp"
-#include "core/ddl_classifier.hpp"
-#include "parser/sql_parser.hpp"
-#include "pg/invalid_indexes.hpp"
 
 namespace lockwatch {
 namespace {
@@ -47,104 +44,6 @@ std::unique_ptr<Session> open_ddl_session(const CliTarget& target, const DdlRequ
   return open_cli_session(target, settings, PoolerRule::refuse, "ddl");
 }
 
-// The tables and named indexes of the SQL's CREATE INDEX CONCURRENTLY statements, read
-// with PostgreSQL's parser (SQL it cannot parse is left to the server to judge).
-struct ConcurrentBuilds {
-  std::vector<std::string> tables;
-  std::vector<std::string> indexes;
-  bool any() const { return !tables.empty(); }
-};
-
-ConcurrentBuilds concurrent_builds(const std::string& sql) {
-  ConcurrentBuilds out;
-  const auto tree = parse_sql(sql);
-  if (!tree) return out;
-  const auto statements = classify_statements(*tree, sql);
-  if (!statements) return out;
-  for (const ClassifiedStatement& s : *statements) {
-    if (!s.kind.starts_with("CREATE") || !s.kind.ends_with("INDEX CONCURRENTLY")) continue;
-    if (!s.locks.empty()) out.tables.push_back(s.locks.front().relation.sql());
-    for (const RelationName& index : s.creates) out.indexes.push_back(index.sql());
-  }
-  return out;
-}
-
-// Watches the INVALID indexes a failed CREATE INDEX CONCURRENTLY leaves on its tables,
-// and with --drop-invalid drops them before the next attempt.
-class InvalidIndexWatch {
- public:
-  InvalidIndexWatch(DdlRunner& runner, const DdlRequest& request, ConcurrentBuilds builds)
-      : m_runner(runner), m_request(request), m_builds(std::move(builds)) {}
-
-  // Before the first attempt: an index of the SQL that is already there and INVALID (an
-  // earlier run's) is dropped first with --drop-invalid, else a usage error. The other
-  // INVALID indexes of the tables are not this run's to drop.
-  void before_first() {
-    if (!m_builds.any()) return;
-    for (const InvalidIndex& index : read({}, m_builds.indexes)) {
-      if (!m_request.drop_invalid) {
-        throw std::runtime_error("ddl: index " + index.name +
-                                 " exists and is INVALID (left by a CREATE INDEX "
-                                 "CONCURRENTLY that failed): drop it with DROP INDEX "
-                                 "CONCURRENTLY " + index.name + ", or pass --drop-invalid");
-      }
-      m_pending.push_back(index);
-    }
-    for (const InvalidIndex& index : read(m_builds.tables, {})) m_before.push_back(index.oid);
-  }
-
-  // After a failed attempt: reports what it left; false when that stops the run (no
-  // --drop-invalid: a retry would fail on it, or, with IF NOT EXISTS, accept it).
-  bool after_failure(int attempt) {
-    if (!m_builds.any()) return true;
-    bool go_on = true;
-    for (const InvalidIndex& index : read(m_builds.tables, {})) {
-      if (std::find(m_before.begin(), m_before.end(), index.oid) != m_before.end()) continue;
-      m_before.push_back(index.oid);
-      std::cout << "attempt " << attempt << ": CREATE INDEX CONCURRENTLY left the INVALID index "
-                << index.name << " behind\n";
-      if (m_request.drop_invalid) {
-        m_pending.push_back(index);
-        continue;
-      }
-      std::cout << "stopping: a retry would fail on it (or, with IF NOT EXISTS, accept it as "
-                   "it is); drop it with DROP INDEX CONCURRENTLY "
-                << index.name << ", or run again with --drop-invalid\n";
-      go_on = false;
-    }
-    return go_on;
-  }
-
-  // Drops the INVALID indexes waiting to be dropped, as the first part of attempt
-  // `number`; a drop that cannot take its lock makes the attempt a lock timeout.
-  std::optional<DdlAttempt> drop_pending(int number, Duration lock_timeout) {
-    while (!m_pending.empty()) {
-      const InvalidIndex& index = m_pending.front();
-      DdlAttempt drop = m_runner.drop_index(index.name, number, lock_timeout);
-      if (drop.result != AttemptResult::done) {
-        drop.step = "dropping the INVALID index " + index.name;
-        return drop;
-      }
-      std::cout << "attempt " << number << ": dropped the INVALID index " << index.name
-                << " (DROP INDEX CONCURRENTLY)\n";
-      m_pending.erase(m_pending.begin());
-    }
-    return std::nullopt;
-  }
-
- private:
-  std::vector<InvalidIndex> read(const std::vector<std::string>& tables,
-                                 const std::vector<std::string>& indexes) {
-    return read_invalid_indexes(m_runner.report_session().connection(), tables, indexes);
-  }
-
-  DdlRunner& m_runner;
-  const DdlRequest& m_request;
-  ConcurrentBuilds m_builds;
-  std::vector<Oid> m_before;
-  std::vector<InvalidIndex> m_pending;
-};
-
 Duration pause_before(const DdlRequest& request, int retry) {
   static std::mt19937 random{std::random_device{}()};
   return retry_pause(request.retry_delay, retry,
@@ -159,8 +58,8 @@ Duration since(Clock::time_point start) {
 bool interruptible_sleep(Duration pause) {
   const auto until = Clock::now() + pause;
   while (!g_interrupted && Clock::now() < until) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
-                                                          std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
   }
   return !g_interrupted;
 }
