@@ -213,8 +213,8 @@ With --table: the footprint of a DDL taking MODE on the tables, whatever the DDL
 table, its partitions and inheritance children (recursively), their indexes and TOAST
 tables, all at MODE. MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER
 TABLE's), "SHARE UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
-With --sql or --file (- for stdin): the statements are parsed by PostgreSQL's own parser
-(libpg_query, PostgreSQL 15) and, for each, says which relations it locks in which mode
+With --sql or --file (- for stdin): pg_lockwatch parses the statements with PostgreSQL's
+own parser (libpg_query, PostgreSQL 15) and says for each which relations it locks in which mode
 (foreign keys lock both tables; DROP, TRUNCATE, rewrites, REINDEX, VACUUM FULL, CLUSTER,
 REFRESH, RENAME ...), whether it rewrites or scans a table under its lock, the safer
 form and the lock that takes (NOT VALID then VALIDATE, CONCURRENTLY, SET NOT NULL through
