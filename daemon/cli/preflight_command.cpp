@@ -52,6 +52,12 @@ std::vector<StatementTrace> trace(const CliTarget& target, const PreflightReques
                           k_trace_statement_timeout);
 }
 
+// Names resolve as the migration will resolve them: after its SET search_path, on that.
+void follow_search_path(pqxx::work& tx, const std::string& value) {
+  if (value.empty()) return use_default_search_path(tx);
+  tx.exec_params("SELECT pg_catalog.set_config('search_path', $1, true)", value);
+}
+
 bool server_sets_lock_timeout(pqxx::work& tx) {
   return tx
       .exec1("SELECT reset_val <> '0' FROM pg_catalog.pg_settings WHERE name = 'lock_timeout'")[0]
@@ -74,6 +80,8 @@ std::vector<StatementCheck> plan_checks(pqxx::work& tx, const PreflightRequest& 
   const auto advice = advise(statements, server_sets_lock_timeout(tx));
   std::vector<StatementCheck> checks;
   for (std::size_t i = 0; i < statements.size(); ++i) {
+    if (i > 0 && statements[i - 1].search_path)
+      follow_search_path(tx, *statements[i - 1].search_path);
     StatementCheck check;
     check.statement = statements[i];
     check.footprint = expand_footprint(check.statement.locks, catalog);

@@ -91,14 +91,28 @@ bool zero_setting(const JsonValue& args) {
   return text == "0" || text == "0s" || text == "0ms" || text == "0min";
 }
 
+// The value of SET search_path TO a, "B": each name quoted as it needs to be.
+std::string search_path_value(const JsonValue& args) {
+  std::string value;
+  for (const JsonValue& arg : args.items()) {
+    const std::string& name = node_fields(arg)["sval"]["sval"].string();
+    value += (value.empty() ? "" : ", ") + RelationName{"", name}.sql();
+  }
+  return value;
+}
+
 void classify_set(const JsonValue& f, ClassifiedStatement& out) {
-  out.kind = f["kind"].string() == "VAR_SET_VALUE" ? "SET" : "RESET";
+  const std::string& kind = f["kind"].string();
+  out.kind = kind == "VAR_SET_VALUE" ? "SET" : "RESET";
   const std::string& name = f["name"].string();
-  if (f["kind"].string() == "VAR_RESET_ALL") {
+  if (kind == "VAR_RESET_ALL") {
     out.effect = SessionEffect::clears_lock_timeout;
+    out.search_path = "";
   } else if (name == "lock_timeout") {
-    const bool sets = f["kind"].string() == "VAR_SET_VALUE" && !zero_setting(f["args"]);
+    const bool sets = kind == "VAR_SET_VALUE" && !zero_setting(f["args"]);
     out.effect = sets ? SessionEffect::sets_lock_timeout : SessionEffect::clears_lock_timeout;
+  } else if (name == "search_path") {
+    out.search_path = kind == "VAR_SET_VALUE" ? search_path_value(f["args"]) : "";
   }
 }
 

@@ -48,6 +48,9 @@ struct ClassifiedStatement {
   bool needs_own_transaction = false;  // cannot run inside a transaction block
   bool runs_code = false;  // runs code pg_lockwatch cannot see into (DO, CALL, functions)
   SessionEffect effect = SessionEffect::none;
+  // SET search_path: the names later statements resolve against, as a search_path value
+  // ("app, public"); empty for RESET or SET ... TO DEFAULT (the role's default).
+  std::optional<std::string> search_path;
   std::vector<RelationName> creates;  // relations it creates (later statements may use them)
   std::vector<std::string> notes;     // anything else the operator should know
   std::optional<SaferForm> safer;     // a way to take a weaker or shorter lock, if any

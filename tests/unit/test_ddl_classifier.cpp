@@ -184,6 +184,17 @@ TEST_SUITE("ddl classifier") {
     }
   }
 
+  TEST_CASE("SET search_path says what later names resolve against") {
+    const auto s = classify(
+        "SET search_path = app, \"Audit\", public; RESET search_path; "
+        "SET search_path TO DEFAULT; SET work_mem = '1GB'");
+    REQUIRE(s.size() == 4);
+    CHECK(s[0].search_path == std::optional<std::string>("app, \"Audit\", public"));
+    CHECK(s[1].search_path == std::optional<std::string>(""));
+    CHECK(s[2].search_path == std::optional<std::string>(""));
+    CHECK_FALSE(s[3].search_path.has_value());
+  }
+
   TEST_CASE("an unknown statement is unclassified and assumed ACCESS EXCLUSIVE on what it names") {
     const auto s = classify_one("ALTER TABLE orders ATTACH PARTITION p DEFAULT");
     CHECK(s.classified);  // known...
