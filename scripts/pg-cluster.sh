@@ -4,7 +4,8 @@
 #   scripts/pg-cluster.sh stop DIR           stop (immediate) and keep the data
 #   scripts/pg-cluster.sh destroy DIR        stop and remove DIR
 # Listens on 127.0.0.1:PORT (a free one when PORT is omitted) and on a socket in DIR;
-# PG_MAX_CONNECTIONS sets max_connections (default 200).
+# PG_MAX_CONNECTIONS sets max_connections (default 200), PG_MAX_PREPARED_TRANSACTIONS
+# max_prepared_transactions (default 20: the tests stage prepared transactions).
 # initdb refuses to run as root, so as root the cluster belongs to the postgres user.
 set -euo pipefail
 
@@ -33,7 +34,7 @@ start() {
       { cat "$dir/initdb.log" >&2; exit 2; }
   fi
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-200} -c fsync=off" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-200} -c max_prepared_transactions=${PG_MAX_PREPARED_TRANSACTIONS:-20} -c fsync=off" \
     start >/dev/null || { tail -20 "$dir/server.log" >&2; exit 2; }
   echo "$port" >"$dir/port"
   printf 'PGHOST=127.0.0.1\nPGPORT=%s\nPGUSER=postgres\nPGDATABASE=postgres\nPGDATA=%s\n' \

@@ -20,9 +20,14 @@ CliTarget load_cli_target(const ConnectionRequest& request) {
 std::unique_ptr<Session> open_cli_session(const CliTarget& target, SessionSettings settings,
                                           PoolerRule rule, const std::string& command) {
   settings.dsn = target.dsn;
-  auto session = std::make_unique<Session>(settings);
+  auto abort = std::make_shared<AbortSwitch>();
+  std::unique_ptr<Session> session;
+  PoolerCheck pooler;
+  within_deadline(*abort, step_deadline(target.config.watch, true), command, [&] {
+    session = std::make_unique<Session>(settings, abort);
+    if (rule != PoolerRule::skip) pooler = session->detect_pooler();
+  });
   if (rule == PoolerRule::skip) return session;
-  const PoolerCheck pooler = session->detect_pooler();
   if (!pooler.via_pooler) return session;
   if (rule == PoolerRule::refuse && !target.allow_pooler) {
     throw std::runtime_error(command + ": refusing to run through a pooler or proxy (" +
@@ -41,13 +46,27 @@ SessionSettings watch_settings(const CliTarget& target) {
                          watch.connect_timeout, true};
 }
 
-Observation observe(Session& session, const WatchConfig& watch) {
-  ActivityQuery query(session.connection(), read_server_info(session.connection()));
-  ActivityOptions options;
-  options.query_text_max = watch.query_text_max;
-  options.redact_queries = watch.redact_queries;
-  options.complete = true;  // the audit counts and lists every session
-  return query.observe(options);
+Duration step_deadline(const WatchConfig& watch, bool connects) {
+  return watch.statement_timeout + std::chrono::seconds(1) +
+         (connects ? watch.connect_timeout : Duration(0));
+}
+
+std::string no_answer_error(const std::string& command, Duration limit) {
+  return command + ": no answer from the server within " + format_duration(limit) +
+         " (server frozen or network gone?)";
+}
+
+Observation observe(Session& session, const WatchConfig& watch, const std::string& command) {
+  PollSnapshots snapshots =
+      within_deadline(session.abort_switch(), step_deadline(watch), command, [&] {
+        ActivityQuery query(session.connection(), read_server_info(session.connection()));
+        ActivityOptions options;
+        options.query_text_max = watch.query_text_max;
+        options.redact_queries = watch.redact_queries;
+        options.complete = true;  // the audit counts and lists every session
+        return query.run(options);
+      });
+  return Observation(std::move(snapshots));
 }
 
 }  // namespace lockwatch

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "core/command_requests.hpp"
@@ -33,7 +34,35 @@ std::unique_ptr<Session> open_cli_session(const CliTarget& target, SessionSettin
 // [watch]'s timeouts in a read-only session: how check, preflight and terminate connect.
 SessionSettings watch_settings(const CliTarget& target);
 
-// One poll on `session` with every backend's row, analysed (queries normalised per [watch]).
-Observation observe(Session& session, const WatchConfig& watch);
+// The hard deadline of one step of a command, as the daemon's poll has it: a frozen
+// server or a dead network cannot hold a command longer. statement_timeout + 1 s, plus
+// connect_timeout for a step that connects.
+Duration step_deadline(const WatchConfig& watch, bool connects = false);
+
+// Runs `step` (calls on `session`'s connection) and cuts the session off when it takes
+// longer than `limit`; the error then says so in one line ("COMMAND: no answer ...").
+template <typename Step>
+decltype(auto) within_deadline(AbortSwitch& abort, Duration limit, const std::string& command,
+                               Step&& step);
+
+// One poll on `session` with every backend's row, analysed (queries normalised per
+// [watch]), under step_deadline().
+Observation observe(Session& session, const WatchConfig& watch,
+                    const std::string& command = "check");
+
+// "COMMAND: no answer from the server within 3.5s (server frozen or network gone?)".
+std::string no_answer_error(const std::string& command, Duration limit);
+
+template <typename Step>
+decltype(auto) within_deadline(AbortSwitch& abort, Duration limit, const std::string& command,
+                               Step&& step) {
+  try {
+    const AbortAfter deadline(abort, limit);
+    return step();
+  } catch (const std::exception&) {
+    if (abort.reset()) throw std::runtime_error(no_answer_error(command, limit));
+    throw;
+  }
+}
 
 }  // namespace lockwatch

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "cli/cli_session.hpp"
 #include "core/ddl_classifier.hpp"
 #include "parser/sql_parser.hpp"
 
@@ -75,7 +76,10 @@ std::optional<DdlAttempt> InvalidIndexWatch::drop_pending(int number, Duration l
 
 std::vector<InvalidIndex> InvalidIndexWatch::read(const std::vector<std::string>& tables,
                                                   const std::vector<std::string>& indexes) {
-  return read_invalid_indexes(m_runner.report_session().connection(), tables, indexes);
+  Session& report = m_runner.report_session();
+  return within_deadline(report.abort_switch(), m_runner.step_limit(), "ddl", [&] {
+    return read_invalid_indexes(report.connection(), tables, indexes);
+  });
 }
 
 }  // namespace lockwatch

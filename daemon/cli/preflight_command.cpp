@@ -20,6 +20,10 @@ using namespace std::chrono_literals;
 // production may take a while, but not forever.
 constexpr Duration k_trace_statement_timeout = 60s;
 
+// The catalog phase reads one relation at a time: its hard deadline (against a frozen
+// server) is this many steps.
+constexpr int k_catalog_steps = 10;
+
 // The statements of --sql or --file, as PostgreSQL's parser reads them; a syntax error
 // or an empty input is a usage error.
 std::vector<ClassifiedStatement> read_statements(const PreflightRequest& request) {
@@ -48,8 +52,13 @@ std::vector<StatementTrace> trace(const CliTarget& target, const PreflightReques
   settings.lock_timeout = request.trace_lock_timeout;
   settings.statement_timeout = k_trace_statement_timeout;
   const auto session = open_cli_session(target, settings, PoolerRule::skip, "preflight");
-  return trace_statements(*session, statements, request.trace_lock_timeout,
-                          k_trace_statement_timeout);
+  // Each statement may take its statement_timeout; a frozen server, no longer.
+  const Duration limit = (k_trace_statement_timeout + step_deadline(target.config.watch)) *
+                         static_cast<int>(statements.size() + 1);
+  return within_deadline(session->abort_switch(), limit, "preflight", [&] {
+    return trace_statements(*session, statements, request.trace_lock_timeout,
+                            k_trace_statement_timeout);
+  });
 }
 
 // Names resolve as the migration will resolve them: after its SET search_path, on that.
@@ -115,14 +124,20 @@ int run_preflight(const PreflightRequest& request) {
   std::vector<StatementTrace> traces;
   if (!request.trace_database.empty()) traces = trace(target, request, statements, database);
   // Catalog and locks first, then activity: every holder seen is then in the snapshot
-  // unless it ended.
-  pqxx::work tx(session->connection());
-  use_default_search_path(tx);
-  std::vector<StatementCheck> checks = plan_checks(tx, request, statements, std::move(traces));
-  const auto locks = read_held_locks(tx, footprint_oids(checks), any_advisory(checks));
-  tx.commit();
-  const Observation obs = observe(*session, target.config.watch);
-  const PreflightReport report = assess_preflight(request, std::move(checks), obs, locks, database);
+  // unless it ended. The catalog is read one relation at a time: a generous deadline.
+  const auto [checks, locks] = within_deadline(
+      session->abort_switch(), k_catalog_steps * step_deadline(target.config.watch), "preflight",
+      [&] {
+        pqxx::work tx(session->connection());
+        use_default_search_path(tx);
+        std::vector<StatementCheck> planned =
+            plan_checks(tx, request, statements, std::move(traces));
+        auto held = read_held_locks(tx, footprint_oids(planned), any_advisory(planned));
+        tx.commit();
+        return std::pair(std::move(planned), std::move(held));
+      });
+  const Observation obs = observe(*session, target.config.watch, "preflight");
+  const PreflightReport report = assess_preflight(request, checks, obs, locks, database);
   std::cout << (request.json ? render_preflight_json(report) + "\n"
                              : render_preflight_text(report));
   return report.clear() ? k_exit_ok : k_exit_found;

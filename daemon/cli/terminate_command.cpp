@@ -27,7 +27,9 @@ bool confirmed(const std::vector<TerminationTarget>& targets) {
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-void settle(std::vector<TerminationTarget>& targets, Session& session, bool dry_run) {
+void settle(std::vector<TerminationTarget>& targets, Session& session, bool dry_run,
+            const WatchConfig& watch) {
+  const Duration exit_wait = exit_wait_within(watch.statement_timeout);
   for (TerminationTarget& t : targets) {
     if (t.outcome != Outcome::pending) continue;
     if (dry_run) {
@@ -35,7 +37,10 @@ void settle(std::vector<TerminationTarget>& targets, Session& session, bool dry_
       continue;
     }
     // The same statement as the daemon's policies: identity re-check and signal in one.
-    t.outcome = signal_backend(session.connection(), PolicyAction::terminate, t.identity, t.reason);
+    // Cut off by the deadline it is `unknown` (or `failed` once the session is gone).
+    const AbortAfter deadline(session.abort_switch(), step_deadline(watch));
+    t.outcome = signal_backend(session.connection(), PolicyAction::terminate, t.identity, exit_wait,
+                               t.reason);
   }
 }
 
@@ -62,13 +67,13 @@ int run_terminate(const TerminateRequest& request) {
   const CliTarget target = load_cli_target(request.connection);
   const auto session =
       open_cli_session(target, watch_settings(target), PoolerRule::refuse, "terminate");
-  auto targets =
-      plan_termination(request, observe(*session, target.config.watch), target.config.safety);
+  auto targets = plan_termination(request, observe(*session, target.config.watch, "terminate"),
+                                  target.config.safety);
   if (ask && pending_count(targets) > 0 && !confirmed(targets)) {
     std::cout << "declined: nothing terminated\n";
     return k_exit_found;
   }
-  settle(targets, *session, request.dry_run);
+  settle(targets, *session, request.dry_run, target.config.watch);
   print_results(request, targets);
   return termination_failed(request, targets) ? k_exit_found : k_exit_ok;
 }

@@ -25,7 +25,9 @@ std::string printable(std::string_view text) {
 
 BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users,
                                        double slow_checks_per_second)
-    : m_users(std::move(users)), m_rate(slow_checks_per_second), m_tokens(2 * m_rate) {}
+    : m_users(std::move(users)),
+      m_rate(slow_checks_per_second),
+      m_slow_checks{2 * m_rate, Clock::time_point{}} {}
 
 AuthCheck BasicAuthenticator::check(std::string_view authorization, Clock::time_point now) {
   if (authorization.empty()) return {AuthResult::missing, ""};
@@ -35,15 +37,35 @@ AuthCheck BasicAuthenticator::check(std::string_view authorization, Clock::time_
   // A remembered hash settles the check both ways: the config (and so the stored hash)
   // cannot change without a restart, so a password that does not match it is wrong.
   if (const std::string cheap = remembered(credentials->user); !cheap.empty()) {
-    const bool same = verify_password(credentials->password, cheap);
-    return {same ? AuthResult::accepted : AuthResult::rejected, user};
+    return {check_remembered(credentials->user, credentials->password, cheap, now), user};
   }
   return {check_slowly(credentials->user, credentials->password, now), user};
 }
 
+AuthResult BasicAuthenticator::check_remembered(const std::string& user,
+                                                const std::string& password,
+                                                const std::string& cheap, Clock::time_point now) {
+  // Every check takes from the user's allowance before it runs and a match gives it back:
+  // wrong guesses are held to the full checks' rate, and as a throttled guess is not
+  // checked at all, a 429 says nothing about the password. A scraper that knows it is
+  // throttled only while someone is guessing its password.
+  {
+    const std::lock_guard lock(m_mutex);
+    const auto it = m_guesses.try_emplace(user, TokenBucket{2 * m_rate, now}).first;
+    if (!take(it->second, now)) return AuthResult::throttled;
+  }
+  if (!verify_password(password, cheap)) return AuthResult::rejected;
+  const std::lock_guard lock(m_mutex);
+  give_back(m_guesses[user]);
+  return AuthResult::accepted;
+}
+
 AuthResult BasicAuthenticator::check_slowly(const std::string& user, const std::string& password,
                                             Clock::time_point now) {
-  if (!take_slow_check(now)) return AuthResult::throttled;
+  {
+    const std::lock_guard lock(m_mutex);
+    if (!take(m_slow_checks, now)) return AuthResult::throttled;
+  }
   const auto it = m_users.find(user);
   // An unknown user costs a full check against some stored hash all the same, so the
   // answer's timing does not tell which user names exist.
@@ -62,16 +84,19 @@ std::string BasicAuthenticator::remembered(const std::string& user) {
   return it == m_remembered.end() ? std::string() : it->second;
 }
 
-bool BasicAuthenticator::take_slow_check(Clock::time_point now) {
-  // A token bucket holding two seconds' worth of checks: a burst of a few is fine, a
-  // password-guessing loop cannot keep the HTTP threads busy hashing.
-  const std::lock_guard lock(m_mutex);
-  const double elapsed = std::chrono::duration<double>(now - m_refilled).count();
-  m_tokens = std::min(2 * m_rate, m_tokens + std::max(0.0, elapsed) * m_rate);
-  m_refilled = now;
-  if (m_tokens < 1.0) return false;
-  m_tokens -= 1.0;
+bool BasicAuthenticator::take(TokenBucket& bucket, Clock::time_point now) {
+  // Two seconds' worth of checks: a burst of a few is fine, a password-guessing loop
+  // cannot keep the HTTP threads busy hashing nor try more than `m_rate` passwords a second.
+  const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();
+  bucket.tokens = std::min(2 * m_rate, bucket.tokens + std::max(0.0, elapsed) * m_rate);
+  bucket.refilled = now;
+  if (bucket.tokens < 1.0) return false;
+  bucket.tokens -= 1.0;
   return true;
+}
+
+void BasicAuthenticator::give_back(TokenBucket& bucket) {
+  bucket.tokens = std::min(2 * m_rate, bucket.tokens + 1.0);
 }
 
 }  // namespace lockwatch

@@ -24,7 +24,8 @@ struct AuthCheck {
 // Checks HTTP Basic credentials against crypt(3) hashes. A full check (bcrypt: a quarter
 // of a second or more) runs at most `slow_checks_per_second` times a second; after one
 // succeeds, the user's password is remembered as a cheap salted hash, so later requests
-// (a scraper's) are settled in about a millisecond. Thread-safe.
+// (a scraper's) are settled in about a millisecond. Wrong guesses against a remembered
+// password are throttled at the same rate, per user. Thread-safe.
 class BasicAuthenticator {
  public:
   using Clock = std::chrono::steady_clock;
@@ -37,17 +38,26 @@ class BasicAuthenticator {
   AuthCheck check(std::string_view authorization, Clock::time_point now);
 
  private:
-  bool take_slow_check(Clock::time_point now);
+  // Checks allowed at a rate, with bursts of two seconds' worth. Guarded by m_mutex.
+  struct TokenBucket {
+    double tokens = 0;
+    Clock::time_point refilled{};
+  };
+
+  bool take(TokenBucket& bucket, Clock::time_point now);
+  void give_back(TokenBucket& bucket);
   AuthResult check_slowly(const std::string& user, const std::string& password,
                           Clock::time_point now);
+  AuthResult check_remembered(const std::string& user, const std::string& password,
+                              const std::string& cheap, Clock::time_point now);
   std::string remembered(const std::string& user);
 
   const std::map<std::string, std::string> m_users;
   const double m_rate;
   std::mutex m_mutex;
   std::map<std::string, std::string> m_remembered;  // user -> cheap hash of the last good password
-  double m_tokens;
-  Clock::time_point m_refilled{};
+  TokenBucket m_slow_checks;
+  std::map<std::string, TokenBucket> m_guesses;  // per remembered user: checks against it
 };
 
 }  // namespace lockwatch

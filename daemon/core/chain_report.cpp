@@ -164,6 +164,10 @@ void write_root(JsonWriter& json, const Observation& obs, const RootBlocker& roo
   json.key("longest_chain_omitted").value(static_cast<int>(chain.size() - chain_shown));
   json.key("deadlock_cycle");
   write_pids(json, root.cycle);
+  if (obs.graph().is_waiting(root.pid)) {  // a member of a deadlock cycle
+    write_wants(json, obs, root.pid);
+    write_blockers(json, obs, root.pid);
+  }
   write_verdict(json, verdicts, root.pid);
   write_holds(json, obs, root.pid);
   write_groups(json, obs, root.waiters);

@@ -160,9 +160,9 @@ void read_database(const Reader& r, const Section& s, DatabaseConfig& out) {
 }
 
 void read_watch(const Reader& r, const Section& s, WatchConfig& out) {
-  r.check_keys(
-      s, {"interval", "statement_timeout", "lock_timeout", "connect_timeout", "query_text_max",
-          "top_roots", "redact_queries", "chains_roots", "chains_waiters"});
+  r.check_keys(s, {"interval", "statement_timeout", "lock_timeout", "connect_timeout",
+                   "query_text_max", "top_roots", "redact_queries", "chains_roots",
+                   "chains_waiters", "name_refresh_interval"});
   r.read(s, "interval", out.interval, 100ms);
   r.read(s, "statement_timeout", out.statement_timeout, 10ms);
   r.read(s, "lock_timeout", out.lock_timeout, 1ms);
@@ -172,6 +172,7 @@ void read_watch(const Reader& r, const Section& s, WatchConfig& out) {
   r.read(s, "redact_queries", out.redact_queries);
   r.read(s, "chains_roots", out.chains_roots, 1, 10'000);
   r.read(s, "chains_waiters", out.chains_waiters, 0, 100'000);
+  r.read(s, "name_refresh_interval", out.name_refresh_interval, 1s);
 }
 
 void read_basic_auth_users(const Reader& r, const Section& s, HttpConfig& out) {
@@ -243,6 +244,25 @@ void check_states(const Reader& r, const Section& s, const std::vector<std::stri
   }
 }
 
+// pg_cancel_backend() stops the running statement; a session idle (in a transaction or
+// not) runs none and ignores the cancel, which would then be audited as "cancelled".
+void check_cancel_states(const Reader& r, const Section& s, const Policy& p) {
+  if (p.action != PolicyAction::cancel) return;
+  const toml::node* states = s.table.get("states");
+  if (!states) {
+    r.fail(s.table.get("action")->source(), s, "action",
+           "\"cancel\" stops a running statement and the default states (idle in "
+           "transaction) run none: set states = [\"active\"], or use action = \"terminate\"");
+  }
+  for (const std::string& state : p.states) {
+    if (state == "active" || state == "fastpath function call") continue;
+    r.fail(states->source(), s, "states",
+           "\"" + state +
+               "\" runs no statement for action = \"cancel\" to stop: keep \"active\" (and "
+               "\"fastpath function call\") only, or use action = \"terminate\"");
+  }
+}
+
 Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety) {
   r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age", "only_if_blocking",
                    "min_blocked", "min_blocked_wait", "roots_only", "applications",
@@ -259,6 +279,7 @@ Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety
                                    : PolicyAction::log;
   r.read(s, "states", p.states);
   check_states(r, s, p.states);
+  check_cancel_states(r, s, p);
   r.read(s, "min_state_age", p.min_state_age, 0s);
   r.read(s, "min_xact_age", p.min_xact_age, 0s);
   r.read(s, "only_if_blocking", p.only_if_blocking);

@@ -29,8 +29,9 @@ struct WatchConfig {
   int query_text_max = 1024;
   int top_roots = 5;
   bool redact_queries = true;
-  int chains_roots = 20;    // roots /chains lists in full; the rest are counted
-  int chains_waiters = 20;  // waiters per root /chains lists in detail (0: all)
+  int chains_roots = 20;                  // roots /chains lists in full; the rest are counted
+  int chains_waiters = 20;                // waiters per root /chains lists in detail (0: all)
+  Duration name_refresh_interval = 1min;  // role, database and relation names re-read
 };
 
 struct HttpConfig {

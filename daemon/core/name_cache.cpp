@@ -6,7 +6,7 @@ namespace lockwatch {
 
 bool NameCache::retry_due(const std::optional<Clock::time_point>& last,
                           Clock::time_point now) const {
-  return !last || now - *last >= k_retry;
+  return !last || now - *last >= std::min<Clock::duration>(k_retry, m_refresh);
 }
 
 NameCache::Wanted NameCache::wanted(const std::vector<Oid>& databases,
@@ -18,12 +18,12 @@ NameCache::Wanted NameCache::wanted(const std::vector<Oid>& databases,
   const auto unknown_role = [this](Oid oid) { return oid != 0 && !m_roles.count(oid); };
   const bool unknown = std::any_of(databases.begin(), databases.end(), unknown_db) ||
                        std::any_of(roles.begin(), roles.end(), unknown_role);
-  const bool stale = !m_catalogs_read || now - *m_catalogs_read >= k_refresh;
+  const bool stale = !m_catalogs_read || now - *m_catalogs_read >= m_refresh;
   out.roles_and_databases = (unknown || stale) && retry_due(m_catalogs_tried, now);
   if (!retry_due(m_relations_failed, now)) return out;
   for (Oid oid : relations) {
     const auto it = m_relations.find(oid);
-    if (it == m_relations.end() || now - it->second.read >= k_refresh) {
+    if (it == m_relations.end() || now - it->second.read >= m_refresh) {
       out.relations.push_back(oid);
     }
   }

@@ -32,11 +32,14 @@ class NameCache {
   };
 
   // Roles and databases are re-read when an unknown oid shows up and at least every
-  // `k_refresh` (a rename or ALTER ROLE ... SUPERUSER must be seen); relations when unknown
-  // or older than `k_refresh`. No read is tried again within `k_retry` of the last one.
-  static constexpr auto k_refresh = std::chrono::minutes(1);
+  // `refresh` (a rename or ALTER ROLE ... SUPERUSER must be seen); relations when unknown
+  // or older than `refresh`. No read is tried again within k_retry (or `refresh`, when
+  // shorter) of the last one.
   static constexpr auto k_retry = std::chrono::seconds(10);
   static constexpr std::size_t k_max_relations = 10'000;
+
+  explicit NameCache(Clock::duration refresh = std::chrono::minutes(1)) : m_refresh(refresh) {}
+  void set_refresh(Clock::duration refresh) { m_refresh = refresh; }
 
   Wanted wanted(const std::vector<Oid>& databases, const std::vector<Oid>& roles,
                 const std::vector<Oid>& relations, Clock::time_point now) const;
@@ -63,6 +66,7 @@ class NameCache {
 
   bool retry_due(const std::optional<Clock::time_point>& last, Clock::time_point now) const;
 
+  Clock::duration m_refresh;
   std::unordered_map<Oid, std::string> m_databases;
   std::unordered_map<Oid, Role> m_roles;
   std::unordered_map<Oid, Relation> m_relations;

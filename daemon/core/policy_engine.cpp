@@ -6,11 +6,12 @@
 #include <unordered_set>
 
 #include "core/glob.hpp"
+#include "core/signal_confirmation.hpp"
 
 namespace lockwatch {
 namespace {
 
-constexpr Micros k_minute = 60'000'000;
+constexpr auto k_minute = std::chrono::minutes(1);
 
 double seconds(Duration d) {
   return std::chrono::duration<double>(d).count();
@@ -66,8 +67,8 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   Decision d;
   d.policy = policy.name;
   d.action = policy.action;
-  d.target =
-      SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
+  d.target = identity_of(b);
+  d.xact_start = b.xact_start.value_or(0);
   d.usename = b.usename;
   d.application_name = b.application_name;
   d.datname = b.datname;
@@ -80,9 +81,11 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   return d;
 }
 
-// Everything short of signalling: protections, log-only, dry run, then the rate limit.
+// Everything short of signalling: protections, log-only, dry run, a signal already on its
+// way (`awaiting`: not sent twice, no slot taken), then the rate limit.
 void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
-                          const SafetyConfig& safety, RateLimiter& limiter, Micros now) {
+                          const SafetyConfig& safety, bool awaiting, RateLimiter& limiter,
+                          MonotonicTime now) {
   if (auto reason = protection_reason(b, safety)) {
     d.outcome = Outcome::protected_;
     d.reason = std::move(*reason);
@@ -90,6 +93,9 @@ void settle_before_signal(Decision& d, const Backend& b, const Policy& policy,
     d.outcome = Outcome::logged;
   } else if (policy.dry_run) {
     d.outcome = Outcome::dry_run;
+  } else if (awaiting) {
+    d.outcome = Outcome::unknown;
+    d.reason = "signalled already; awaiting confirmation";
   } else if (!limiter.try_acquire(safety.max_actions_per_minute, now)) {
     d.outcome = Outcome::rate_limited;
   }
@@ -119,8 +125,27 @@ std::string_view to_string(Outcome outcome) {
       return "denied";
     case Outcome::failed:
       return "failed";
+    case Outcome::unknown:
+      return "unknown";
   }
   return "failed";
+}
+
+const std::vector<Outcome>& settled_outcomes() {
+  static const std::vector<Outcome> k_settled = {
+      Outcome::terminated, Outcome::cancelled,  Outcome::logged,       Outcome::dry_run,
+      Outcome::vanished,   Outcome::protected_, Outcome::rate_limited, Outcome::denied,
+      Outcome::failed,     Outcome::unknown};
+  return k_settled;
+}
+
+PolicyEngine::PolicyEngine() : m_unconfirmed(std::make_unique<SignalConfirmation>()) {}
+PolicyEngine::~PolicyEngine() = default;
+PolicyEngine::PolicyEngine(PolicyEngine&&) noexcept = default;
+PolicyEngine& PolicyEngine::operator=(PolicyEngine&&) noexcept = default;
+
+SessionIdentity identity_of(const Backend& b) {
+  return SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
 }
 
 std::optional<std::string> protection_reason(const Backend& b, const SafetyConfig& safety) {
@@ -134,7 +159,7 @@ std::optional<std::string> protection_reason(const Backend& b, const SafetyConfi
   return std::nullopt;
 }
 
-bool RateLimiter::try_acquire(int per_minute, Micros now) {
+bool RateLimiter::try_acquire(int per_minute, MonotonicTime now) {
   while (!m_sent.empty() && now - m_sent.front() >= k_minute) m_sent.pop_front();
   if (static_cast<int>(m_sent.size()) >= per_minute) return false;
   m_sent.push_back(now);
@@ -174,8 +199,10 @@ bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held
 }
 
 std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyConfig& safety,
-                                           const std::vector<Policy>& policies) {
+                                           const std::vector<Policy>& policies,
+                                           MonotonicTime monotonic_now) {
   std::vector<Decision> decisions;
+  m_now = monotonic_now;
   forget_ended_sessions(obs);
   if (policies.empty()) return decisions;
   const BlockingIndex index(obs);
@@ -193,7 +220,8 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
         continue;
       }
       Decision d = make_decision(policy, b, held, obs.now());
-      settle_before_signal(d, b, policy, safety, m_rate_limiter, obs.now());
+      settle_before_signal(d, b, policy, safety, m_unconfirmed->awaiting(d.target), m_rate_limiter,
+                           monotonic_now);
       decisions.push_back(std::move(d));
       break;  // the first matching policy decides
     }
@@ -203,14 +231,27 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
 
 void PolicyEngine::forget_ended_sessions(const Observation& obs) {
   for (auto it = m_reported.begin(); it != m_reported.end();) {
-    const Backend* b = obs.backend(std::get<0>(it->first));
-    const bool same_session = b && b->backend_start.value_or(0) == std::get<1>(it->first);
-    it = same_session ? std::next(it) : m_reported.erase(it);
+    const auto& [pid, backend_start, xact_start, policy] = it->first;
+    const Backend* b = obs.backend(pid);
+    const bool same_transaction = b && b->backend_start.value_or(0) == backend_start &&
+                                  b->xact_start.value_or(0) == xact_start;
+    it = same_transaction ? std::next(it) : m_reported.erase(it);
   }
 }
 
+std::vector<int> PolicyEngine::awaiting_confirmation() const {
+  return m_unconfirmed->pids();
+}
+
+std::vector<Decision> PolicyEngine::confirm(const Observation& obs, MonotonicTime monotonic_now) {
+  std::vector<Decision> settled = m_unconfirmed->confirm(obs, monotonic_now);
+  for (const Decision& d : settled) note_outcome(d);
+  return settled;
+}
+
 bool PolicyEngine::note_outcome(const Decision& d) {
-  auto key = std::make_tuple(d.target.pid, d.target.backend_start, d.policy);
+  if (d.outcome == Outcome::unknown) m_unconfirmed->add(d, m_now);
+  ReportKey key{d.target.pid, d.target.backend_start, d.xact_start, d.policy};
   const auto [it, inserted] = m_reported.try_emplace(std::move(key), d.outcome);
   if (inserted) return true;
   if (it->second == d.outcome) return false;

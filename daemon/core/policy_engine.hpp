@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -25,7 +27,12 @@ enum class Outcome {
   rate_limited,  // over [safety] max_actions_per_minute
   denied,        // the server refused (insufficient privilege)
   failed,        // any other error
+  unknown,       // signalled, effect not seen (answer lost, or the backend had not exited
+                 // yet): a later poll confirms it as terminated/cancelled, or failed
 };
+
+// Every outcome a decision can end with (all but pending): the metric's label values.
+const std::vector<Outcome>& settled_outcomes();
 
 std::string_view to_string(Outcome outcome);
 
@@ -39,11 +46,16 @@ struct SessionIdentity {
   auto key() const { return std::tie(pid, backend_start); }
 };
 
+// The identity a signal about `backend` re-checks (0 for timestamps the poll did not see).
+SessionIdentity identity_of(const Backend& backend);
+
 // One policy's decision about one backend, with what the audit log records.
 struct Decision {
   std::string policy;
   PolicyAction action = PolicyAction::log;
   SessionIdentity target;
+  Micros xact_start = 0;  // the transaction it is about (0: none): a pooled session's next
+                          // transaction is news again
   Outcome outcome = Outcome::pending;
   std::string reason;  // why protected, or the error
   std::string usename;
@@ -61,34 +73,59 @@ struct Decision {
 // superusers (unless allowed) and every non-client backend.
 std::optional<std::string> protection_reason(const Backend& backend, const SafetyConfig& safety);
 
+// A point on a clock that never steps (steady_clock in the daemon): the rate limit must
+// not freeze when the server's or the host's wall clock is set back.
+using MonotonicTime = std::chrono::steady_clock::time_point;
+
 // At most `per_minute` signals in any rolling minute.
 class RateLimiter {
  public:
   // Takes a slot at `now` when one is free.
-  bool try_acquire(int per_minute, Micros now);
+  bool try_acquire(int per_minute, MonotonicTime now);
 
  private:
-  std::deque<Micros> m_sent;
+  std::deque<MonotonicTime> m_sent;
 };
+
+class SignalConfirmation;
 
 // Evaluates policies against each analysed poll, first matching policy per backend.
 // Pure: the poll, the policies and the clock in, decisions out; the only state is the
-// rate limiter and the memory of what was already reported.
+// rate limiter and the memory of what was already reported. Ages come from the server's
+// clock (the poll's now()); the rate limit runs on `monotonic_now`.
 class PolicyEngine {
  public:
+  PolicyEngine();
+  ~PolicyEngine();
+  PolicyEngine(PolicyEngine&&) noexcept;
+  PolicyEngine& operator=(PolicyEngine&&) noexcept;
+
   std::vector<Decision> decide(const Observation& observation, const SafetyConfig& safety,
-                               const std::vector<Policy>& policies);
+                               const std::vector<Policy>& policies, MonotonicTime monotonic_now);
 
   // Remembers a settled decision; true when it is news (a new session, policy or outcome)
-  // and so should be logged and counted, false for the same outcome poll after poll.
+  // and so should be logged and counted, false for the same outcome poll after poll. An
+  // unknown outcome waits for confirm(); meanwhile its session is not signalled again.
   bool note_outcome(const Decision& decision);
 
+  // Call before decide(): the earlier unknown decisions this poll settles (news, each).
+  // The poll must have returned the rows of awaiting_confirmation().
+  std::vector<Decision> confirm(const Observation& observation, MonotonicTime monotonic_now);
+
+  // The pids of sessions whose signal awaits confirmation.
+  std::vector<int> awaiting_confirmation() const;
+
  private:
-  // Keeps the memory of reported outcomes to sessions that still exist.
+  // Keeps the memory of reported outcomes to transactions that are still open.
   void forget_ended_sessions(const Observation& observation);
 
+  // pid, backend_start, xact_start, policy.
+  using ReportKey = std::tuple<int, Micros, Micros, std::string>;
+
   RateLimiter m_rate_limiter;
-  std::map<std::tuple<int, Micros, std::string>, Outcome> m_reported;
+  std::map<ReportKey, Outcome> m_reported;
+  std::unique_ptr<SignalConfirmation> m_unconfirmed;
+  MonotonicTime m_now{};  // the last poll's, for note_outcome
 };
 
 // The backends a poll must return for policies that act on sessions blocking nobody

@@ -31,8 +31,7 @@ bool selected(const TerminateRequest& r, const Backend& b, const std::unordered_
 
 TerminationTarget target(const Backend& b, const SafetyConfig& safety, Micros now) {
   TerminationTarget t;
-  t.identity =
-      SessionIdentity{b.pid, b.backend_start.value_or(0), b.state, b.state_change.value_or(0)};
+  t.identity = identity_of(b);
   t.session = audited(b, now);
   if (auto reason = protection_reason(b, safety)) {
     t.outcome = Outcome::protected_;
@@ -76,7 +75,10 @@ bool termination_failed(const TerminateRequest& request,
                         const std::vector<TerminationTarget>& targets) {
   if (request.pid && targets.empty()) return true;
   return std::any_of(targets.begin(), targets.end(), [&](const TerminationTarget& t) {
-    if (t.outcome == Outcome::denied || t.outcome == Outcome::failed) return true;
+    if (t.outcome == Outcome::denied || t.outcome == Outcome::failed ||
+        t.outcome == Outcome::unknown) {
+      return true;
+    }
     // Asked for by pid, a session left alone is a failure; selected by a filter, a
     // protected session is skipped by design and a vanished one no longer matches.
     return request.pid && (t.outcome == Outcome::protected_ || t.outcome == Outcome::vanished);

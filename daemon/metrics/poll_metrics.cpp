@@ -1,5 +1,7 @@
 #include "metrics/poll_metrics.hpp"
 
+#include "core/policy_engine.hpp"
+
 namespace lockwatch {
 namespace {
 
@@ -36,10 +38,10 @@ void PollMetrics::poll_finished(double seconds, bool ok) {
 }
 
 void PollMetrics::declare_policy(std::string_view policy, std::string_view action) {
-  for (const char* outcome : {"terminated", "cancelled", "logged", "dry_run", "vanished",
-                              "protected", "rate_limited", "denied", "failed"}) {
-    m_actions.Add(
-        {{"policy", std::string(policy)}, {"action", std::string(action)}, {"outcome", outcome}});
+  for (const Outcome outcome : settled_outcomes()) {
+    m_actions.Add({{"policy", std::string(policy)},
+                   {"action", std::string(action)},
+                   {"outcome", std::string(to_string(outcome))}});
   }
 }
 

@@ -18,12 +18,15 @@ constexpr const char* k_statement = "pg_lockwatch_poll";
 // lock (pg_stat_activity and pg_locks are views that would join pg_database and
 // pg_authid). What it returns, by the first column:
 //   a  a backend that matters: every one with $2 (the CLI), else those holding or awaiting
-//      a lock on a contended object, their parallel leaders, and the policy candidates
-//      ($3 states at least $4 seconds in them);
+//      a lock on a contended object, their parallel leaders, the policy candidates ($3
+//      states at least $4 seconds in them) and those asked for by pid ($5);
 //   q  a contended object (one some backend waits for) with all its non-fastpath entries
-//      aggregated, in pg_lock_status() order: sessions (a pid; for a prepared transaction
-//      minus its xid), modes, granted, waitstarts;
-//   p  a prepared transaction holding a lock on a contended object;
+//      aggregated, in pg_lock_status() order: sessions (a pid; for a prepared transaction,
+//      which has none, a negative code of its virtual transaction), modes, granted,
+//      waitstarts;
+//   p  a prepared transaction holding a lock on a contended object, with that code: a
+//      prepared transaction keeps the virtual xid of the backend that prepared it, and
+//      only its own transactionid lock ties that to pg_prepared_xact();
 //   s  client backends counted by state, with the oldest transaction and state change;
 //   n  the server's now(), and how many backends pg_stat_activity showed waiting for a lock.
 // pg_lock_status() runs once, and only when pg_stat_activity shows a lock wait (a one-time
@@ -39,7 +42,7 @@ constexpr const char* k_statement = "pg_lockwatch_poll";
 //   2  leader_pid       relation     dbid         min(xact_start)   lock waiters
 //   3  datid            page         ownerid      min(state_change)
 //   4  usesysid         tuple        prepared
-//   5  backend_start    transactionid
+//   5  backend_start    transactionid session code
 //   6  xact_start       classid
 //   7  query_start      objid
 //   8  state_change     objsubid
@@ -55,17 +58,19 @@ WITH a AS MATERIALIZED (
   SELECT s.* FROM pg_catalog.pg_stat_get_activity(NULL) AS s
    WHERE s.pid <> pg_catalog.pg_backend_pid()
 ),
+l AS MATERIALIZED (
+  SELECT l.* FROM pg_catalog.pg_lock_status() AS l
+   WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
+     AND NOT l.fastpath AND l.mode <> 'SIReadLock'
+),
 q AS MATERIALIZED (
   SELECT l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
          l.classid, l.objid, l.objsubid,
-         pg_catalog.array_agg(coalesce(l.pid::int8,
-             -pg_catalog.split_part(l.virtualtransaction, '/', 2)::int8)) AS sessions,
+         pg_catalog.array_agg(coalesce(l.pid::int8, @PREPARED@)) AS sessions,
          pg_catalog.array_agg(l.mode) AS modes,
          pg_catalog.array_agg(l.granted) AS granted,
          pg_catalog.array_agg(@WAITSTART@) AS waitstarts
-    FROM pg_catalog.pg_lock_status() AS l
-   WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
-     AND NOT l.fastpath AND l.mode <> 'SIReadLock'
+    FROM l
    GROUP BY l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
             l.classid, l.objid, l.objsubid
   HAVING pg_catalog.bool_or(NOT l.granted)
@@ -85,6 +90,7 @@ SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
     OR a.pid IN (SELECT involved.pid FROM involved)
     OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved))
     OR (a.state = ANY ($3) AND a.state_change <= now() - $4 * interval '1 second')
+    OR a.pid = ANY ($5)
 UNION ALL
 SELECT 'q', q.database::int8, q.relation::int8, q.page::int8, q.tuple::int8,
        q.transactionid::text::int8, q.classid::int8, q.objid::int8, q.objsubid::int8,
@@ -93,9 +99,11 @@ SELECT 'q', q.database::int8, q.relation::int8, q.page::int8, q.tuple::int8,
   FROM q
 UNION ALL
 SELECT 'p', p.transaction::text::int8, p.dbid::int8, p.ownerid::int8,
-       (date_part('epoch', p.prepared) * 1000000)::int8, NULL, NULL, NULL, NULL,
+       (date_part('epoch', p.prepared) * 1000000)::int8, @PREPARED@, NULL, NULL, NULL,
        p.gid, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_catalog.pg_prepared_xact() AS p
+  JOIN l ON l.pid IS NULL AND l.granted AND l.locktype = 'transactionid'
+        AND l.mode = 'ExclusiveLock' AND l.transactionid = p.transaction
  WHERE EXISTS (SELECT FROM q WHERE 0 > ANY (q.sessions))
 UNION ALL
 SELECT 's', count(*), (date_part('epoch', min(a.xact_start)) * 1000000)::int8,
@@ -115,6 +123,18 @@ SELECT current_setting('server_version_num')::int, current_setting('server_versi
        pg_catalog.pg_has_role('pg_signal_backend', 'USAGE'),
        (SELECT s.datid::int8 FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) AS s)
 )SQL";
+
+// A prepared transaction's virtual transaction "B/L" as one negative number, unique in
+// the snapshot: -((B + 2) * 2^32 + L) (B is -1 for one restored at start-up).
+const char* const k_prepared_code =
+    "-(pg_catalog.split_part(l.virtualtransaction, '/', 1)::int8 + 2) * 4294967296 - "
+    "pg_catalog.split_part(l.virtualtransaction, '/', 2)::int8";
+
+void substitute(std::string& sql, const std::string& name, const std::string& text) {
+  for (auto at = sql.find(name); at != std::string::npos; at = sql.find(name, at + text.size())) {
+    sql.replace(at, name.size(), text);
+  }
+}
 
 std::optional<std::int64_t> number(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -140,6 +160,12 @@ std::string text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+std::string int_array(const std::vector<int>& items) {
+  std::string out = "{";
+  for (int item : items) out += (out.size() > 1 ? "," : "") + std::to_string(item);
+  return out + "}";
+}
+
 // The rows of one poll before names are attached: oids are still oids.
 struct RawBackend {
   Backend backend;
@@ -148,6 +174,7 @@ struct RawBackend {
 };
 
 struct RawPrepared {
+  std::int64_t code = 0;  // its session code in q.sessions
   std::int64_t transaction = 0;
   NameCache::Oid dbid = 0;
   NameCache::Oid ownerid = 0;
@@ -201,11 +228,11 @@ LockTarget to_target(const pqxx::row& r) {
   return t;
 }
 
-// Prepared transactions come as minus their xid; they become sessions -1, -2, ...
+// Prepared transactions come as negative codes; they become sessions -1, -2, ...
 class PreparedIds {
  public:
-  int session(std::int64_t xid) {
-    const auto [it, inserted] = m_ids.try_emplace(xid, -static_cast<int>(m_ids.size()) - 1);
+  int session(std::int64_t code) {
+    const auto [it, inserted] = m_ids.try_emplace(code, -static_cast<int>(m_ids.size()) - 1);
     return it->second;
   }
   const std::map<std::int64_t, int>& all() const { return m_ids; }
@@ -226,7 +253,7 @@ LockQueue to_queue(const pqxx::row& r, PreparedIds& prepared) {
     if (!sessions[i] || !mode) continue;
     const std::int64_t id = *sessions[i];
     LockEntry e;
-    e.session = id > 0 ? static_cast<int>(id) : prepared.session(-id);
+    e.session = id > 0 ? static_cast<int>(id) : prepared.session(id);
     e.mode = *mode;
     e.granted = granted[i];
     if (i < waitstarts.size()) e.waitstart = waitstarts[i];
@@ -245,9 +272,14 @@ RawPoll read_rows(const pqxx::result& rows, const ActivityOptions& options) {
     } else if (kind == "q") {
       poll.locks.queues.push_back(to_queue(r, prepared_ids));
     } else if (kind == "p") {
-      poll.prepared.push_back(RawPrepared{
-          r[1].as<std::int64_t>(), static_cast<NameCache::Oid>(number(r[2]).value_or(0)),
-          static_cast<NameCache::Oid>(number(r[3]).value_or(0)), number(r[4]), text(r[9])});
+      RawPrepared p;
+      p.code = number(r[5]).value_or(0);
+      p.transaction = r[1].as<std::int64_t>();
+      p.dbid = static_cast<NameCache::Oid>(number(r[2]).value_or(0));
+      p.ownerid = static_cast<NameCache::Oid>(number(r[3]).value_or(0));
+      p.prepared_at = number(r[4]);
+      p.gid = text(r[9]);
+      poll.prepared.push_back(std::move(p));
     } else if (kind == "s") {
       poll.summary.client_states[text(r[9])] = static_cast<int>(r[1].as<std::int64_t>());
       const auto earliest = [](std::optional<Micros>& slot, std::optional<Micros> t) {
@@ -262,11 +294,13 @@ RawPoll read_rows(const pqxx::result& rows, const ActivityOptions& options) {
       poll.locks.taken = r[2].as<std::int64_t>() > 0;  // the gate of pg_lock_status()
     }
   }
-  for (const auto& [xid, session] : prepared_ids.all()) {
+  for (const auto& [code, session] : prepared_ids.all()) {
     PreparedXact p;
     p.session = session;
-    p.transaction = xid;
-    p.gid = "?";  // committed or rolled back between the two reads
+    p.gid = "?";  // until its p row says (it always does, both come from one lock read)
+    const auto it = std::find_if(poll.prepared.begin(), poll.prepared.end(),
+                                 [code = code](const RawPrepared& r) { return r.code == code; });
+    if (it != poll.prepared.end()) p.transaction = it->transaction;
     poll.locks.prepared.push_back(p);
   }
   return poll;
@@ -344,10 +378,11 @@ void attach_names(RawPoll& poll, const NameCache& names, std::uint32_t own_datab
 
 std::string poll_sql(int server_version_num) {
   std::string sql = k_poll_sql;
-  const std::string waitstart = server_version_num >= k_waitstart_server_version
-                                    ? "(date_part('epoch', l.waitstart) * 1000000)::int8"
-                                    : "NULL::int8";
-  sql.replace(sql.find("@WAITSTART@"), 11, waitstart);
+  substitute(sql, "@WAITSTART@",
+             server_version_num >= k_waitstart_server_version
+                 ? "(date_part('epoch', l.waitstart) * 1000000)::int8"
+                 : "NULL::int8");
+  substitute(sql, "@PREPARED@", k_prepared_code);
   return sql;
 }
 
@@ -380,7 +415,8 @@ PollSnapshots ActivityQuery::run(const ActivityOptions& options) {
     pqxx::nontransaction tx(m_connection);
     rows = tx.exec_prepared(k_statement, options.query_text_max, options.complete,
                             text_array(options.candidate_states),
-                            std::chrono::duration<double>(options.candidate_min_age).count());
+                            std::chrono::duration<double>(options.candidate_min_age).count(),
+                            int_array(options.include_pids));
   }
   RawPoll poll = read_rows(rows, options);
   if (m_server.facts.version_num < k_waitstart_server_version) approximate_waitstarts(poll);

@@ -32,6 +32,8 @@ struct ActivityOptions {
   // that act without anyone blocked (only_if_blocking = false).
   std::vector<std::string> candidate_states;
   Duration candidate_min_age{0};
+  // These backends' rows too, whatever they are doing (signals awaiting confirmation).
+  std::vector<int> include_pids;
 };
 
 // The poll: one prepared statement that reads pg_stat_get_activity() and, only while some

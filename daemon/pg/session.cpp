@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 
 #include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/dsn_redaction.hpp"
 
@@ -39,26 +42,55 @@ PQconninfoOption* parse_dsn(const std::string& dsn) {
 }  // namespace
 
 std::string build_conninfo(const std::string& dsn, Duration connect_timeout) {
+  const auto timeout_s = std::max<long long>(2, (connect_timeout.count() + 999) / 1000);
+  // Added when the DSN leaves them unset; over a Unix socket libpq ignores the TCP ones.
+  std::vector<std::pair<std::string_view, std::string>> defaults = {
+      {"connect_timeout", std::to_string(timeout_s)},
+      {"keepalives", "1"},
+      {"keepalives_idle", "5"},
+      {"keepalives_interval", "2"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", std::to_string(2 * timeout_s * 1000)},
+  };
   PQconninfoOption* options = parse_dsn(dsn);
   std::string conninfo;
-  bool has_timeout = false;
   for (PQconninfoOption* o = options; o->keyword; ++o) {
     if (!o->val || std::string_view(o->keyword) == "application_name") continue;
-    has_timeout |= std::string_view(o->keyword) == "connect_timeout";
+    std::erase_if(defaults, [o](const auto& d) { return d.first == o->keyword; });
     conninfo += std::string(o->keyword) + "=" + quote_conninfo_value(o->val) + " ";
   }
   PQconninfoFree(options);
-  if (!has_timeout) {
-    const auto seconds = std::max<long long>(2, (connect_timeout.count() + 999) / 1000);
-    conninfo += "connect_timeout=" + std::to_string(seconds) + " ";
+  for (const auto& [keyword, value] : defaults) {
+    conninfo += std::string(keyword) + "=" + quote_conninfo_value(value.c_str()) + " ";
   }
   return conninfo + "application_name=pg_lockwatch";
 }
 
-Session::Session(const SessionSettings& settings)
-    : m_masked_dsn(mask_dsn(settings.dsn)),
+Session::Session(const SessionSettings& settings, std::shared_ptr<AbortSwitch> abort)
+    : m_abort(std::move(abort)),
+      m_masked_dsn(mask_dsn(settings.dsn)),
       m_connection(build_conninfo(settings.dsn, settings.connect_timeout)) {
-  m_socket = m_connection.sock();
+  // From here on a frozen server can be cut off: before the SETs, not after them.
+  m_abort->arm(m_connection.sock());
+  // libpqxx 6 reconnects a broken connection by itself at the next transaction: without
+  // the settings below, and on a socket the switch never saw. A lost session stays lost.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  m_connection.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  try {
+    set_up(settings);
+  } catch (...) {
+    m_abort->disarm();
+    throw;
+  }
+}
+
+Session::~Session() {
+  m_abort->disarm();
+}
+
+void Session::set_up(const SessionSettings& settings) {
   pqxx::nontransaction tx(m_connection);
   tx.exec("SET search_path = pg_catalog; SET jit = off; SET statement_timeout = '" +
           milliseconds(settings.statement_timeout) + "'; SET lock_timeout = '" +
@@ -92,11 +124,6 @@ PoolerCheck Session::detect_pooler() {
             "the DSN names port " + dsn_port + " but the server listens on port " + server_port};
   }
   return {};
-}
-
-void Session::abort() noexcept {
-  const int socket = m_socket.load();
-  if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
 }
 
 }  // namespace lockwatch

@@ -21,9 +21,10 @@ class HttpAuthGate {
   // nullopt when the request may be answered; otherwise the 401 or 429 to send.
   std::optional<HttpResponse> refuse(const HttpRequest& request);
 
-  // True when /healthz answers without credentials although auth is on; it then says
-  // only "ok" or "unhealthy", without the error (which may name hosts).
-  bool healthz_is_public_under_auth() const { return m_authenticator && m_healthz_open; }
+  // True when /healthz answers only authenticated requests (auth on and
+  // healthz_requires_auth); otherwise it says only "ok" or "unhealthy", without the
+  // error, which may name hosts and roles.
+  bool healthz_is_authenticated() const { return m_authenticator && !m_healthz_open; }
 
  private:
   void log_refusal(const AuthCheck& check, const HttpRequest& request);

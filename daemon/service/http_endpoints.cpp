@@ -205,7 +205,7 @@ HttpResponse HttpEndpoints::health() const {
       now.observation && age < Duration(m_health_window_ms.load()) && now.problems.empty();
   HttpResponse response;
   response.status = healthy ? "200 OK" : "503 Service Unavailable";
-  response.body = health_body(now, healthy, !m_gate.healthz_is_public_under_auth());
+  response.body = health_body(now, healthy, m_gate.healthz_is_authenticated());
   return response;
 }
 

@@ -24,9 +24,16 @@ bool is_root(const Observation& observation, int pid) {
 ActionReport PolicyActions::run(const Observation& observation, const Config& config,
                                 pqxx::connection& connection) {
   ActionReport report;
-  for (Decision& d : m_engine.decide(observation, config.safety, config.policies)) {
+  const auto now = std::chrono::steady_clock::now();
+  // Signals earlier polls could not see land: audited before anything new is decided.
+  report.news = m_engine.confirm(observation, now);
+  const Duration exit_wait = exit_wait_within(config.watch.statement_timeout);
+  for (Decision& d : m_engine.decide(observation, config.safety, config.policies, now)) {
     if (d.outcome == Outcome::pending) {
-      d.outcome = signal_backend(connection, d.action, d.target, d.reason);
+      // Once the connection is lost nothing more is sent; these are decided again on the
+      // next poll, not recorded as failures.
+      if (!connection.is_open()) continue;
+      d.outcome = signal_backend(connection, d.action, d.target, exit_wait, d.reason);
       while (!d.reason.empty() && d.reason.back() == '\n') d.reason.pop_back();
     }
     if (is_root(observation, d.target.pid)) {

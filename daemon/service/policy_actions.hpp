@@ -22,6 +22,10 @@ class PolicyActions {
   ActionReport run(const Observation& observation, const Config& config,
                    pqxx::connection& connection);
 
+  // The backends the next poll must return whatever they are doing: those whose signal
+  // awaits confirmation.
+  std::vector<int> watched_pids() const { return m_engine.awaiting_confirmation(); }
+
  private:
   PolicyEngine m_engine;
 };

@@ -33,24 +33,24 @@ ActivityOptions poll_options(const Config& config) {
 
 void PollWorker::connect(const Config& config, const std::string& dsn, PollResult& result) {
   const WatchConfig& watch = config.watch;
+  // The session arms m_abort as soon as it is connected: the loop's deadline reaches the
+  // set-up, the pooler check, the server check and the prepare below as much as the poll.
   auto session = std::make_unique<Session>(
-      SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout});
+      SessionSettings{dsn, watch.statement_timeout, watch.lock_timeout, watch.connect_timeout},
+      m_abort);
   result.reconnected = true;
   result.pooler = session->detect_pooler();
   const ServerInfo server = read_server_info(session->connection());
   if (const auto why = unsupported_server(server.facts)) throw std::runtime_error(*why);
   result.server_version = server.version;
   result.problems = privilege_problems(server.facts, may_signal(config));
-  auto query = std::make_unique<ActivityQuery>(session->connection(), server, &m_names);
-  const std::lock_guard lock(m_session_mutex);
+  m_query = std::make_unique<ActivityQuery>(session->connection(), server, &m_names);
   m_session = std::move(session);
-  m_query = std::move(query);
   m_dsn = dsn;
   m_session_watch = watch;
 }
 
 void PollWorker::drop_session() {
-  const std::lock_guard lock(m_session_mutex);
   m_query.reset();
   m_session.reset();
 }
@@ -62,13 +62,18 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     if (m_session && (dsn != m_dsn || !same_session_settings(watch, m_session_watch))) {
       drop_session();
     }
+    m_names.set_refresh(watch.name_refresh_interval);
     if (!m_session) connect(config, dsn, result);
     result.backend_pid = m_session->backend_pid();
-    PollSnapshots snapshots = m_query->run(poll_options(config));
+    ActivityOptions options = poll_options(config);
+    options.include_pids = m_actions.watched_pids();
+    PollSnapshots snapshots = m_query->run(options);
     result.name_error = m_query->take_name_error();
     auto observation = std::make_shared<const Observation>(std::move(snapshots));
     result.actions = m_actions.run(*observation, config, m_session->connection());
     result.observation = std::move(observation);
+    // A connection lost while signalling: the poll stands, the next one reconnects.
+    if (!m_session->connection().is_open()) drop_session();
   } catch (const std::exception& e) {
     // Whatever went wrong, the next poll starts from a fresh session.
     result.error = e.what();
@@ -76,11 +81,6 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
     drop_session();
   }
   return result;
-}
-
-void PollWorker::abort() noexcept {
-  const std::lock_guard lock(m_session_mutex);
-  if (m_session) m_session->abort();
 }
 
 }  // namespace lockwatch

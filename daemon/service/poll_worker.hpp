@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "core/config.hpp"
@@ -28,21 +27,25 @@ struct PollResult {
 };
 
 // The blocking side of polling: owns the session and runs on the worker thread only,
-// except abort(), which the loop calls when a poll overruns its deadline.
+// except begin() and abort(), which the loop calls around each poll.
 class PollWorker {
  public:
   // Connects when needed, runs the poll statement, analyses it and applies the policies.
   // Never throws.
   PollResult poll(const Config& config, const std::string& dsn);
 
-  // Any thread: makes a poll blocked on a frozen server or dead network fail now.
-  void abort() noexcept;
+  // Loop thread, before handing over a poll: forgets the previous poll's abort().
+  void begin() noexcept { m_abort->reset(); }
+
+  // Any thread: makes the poll fail now if it is blocked on a frozen server or a dead
+  // network, in the session's set-up as much as in its statements.
+  void abort() noexcept { m_abort->trip(); }
 
  private:
   void connect(const Config& config, const std::string& dsn, PollResult& result);
   void drop_session();
 
-  std::mutex m_session_mutex;  // guards replacing m_session against abort()
+  std::shared_ptr<AbortSwitch> m_abort = std::make_shared<AbortSwitch>();
   std::unique_ptr<Session> m_session;
   std::unique_ptr<ActivityQuery> m_query;
   NameCache m_names;  // outlives sessions: a reconnect during a catalog lock keeps the names

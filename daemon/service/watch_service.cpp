@@ -13,6 +13,8 @@ namespace lockwatch {
 namespace {
 
 constexpr auto k_worker_stop_grace = std::chrono::seconds(3);
+// The exit status when a poll stuck where no abort reaches forces the exit.
+constexpr int k_exit_forced = 1;
 
 bool is_loopback(const std::string& listen) {
   return listen.rfind("127.", 0) == 0 || listen.rfind("[::1]", 0) == 0 ||
@@ -71,6 +73,7 @@ WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, 
       m_options(std::move(options)),
       m_poll_timer(io),
       m_deadline_timer(io),
+      m_watchdog_timer(io),
       m_signals(io, SIGTERM, SIGINT, SIGHUP),
       m_worker_guard(m_worker_io.get_executor()),
       m_worker_thread([this] {
@@ -105,7 +108,36 @@ void WatchService::start() {
                m_http->bound_address());
   warn_about_exposure(m_config->http);
   wait_for_signal();
+  start_watchdog();
   schedule_poll(Duration(0));
+}
+
+void WatchService::start_watchdog() {
+  const auto period = m_notify.watchdog_interval();
+  if (period.count() <= 0) return;
+  // Fed from the loop's own timer, not from finished polls: any interval works with any
+  // WatchdogSec, and only a poll stuck beyond what its deadline can cut off starves it.
+  spdlog::info(
+      "systemd watchdog: every {}; pinged every {} unless a poll is stuck longer than its "
+      "deadline plus {}s",
+      format_duration(std::chrono::duration_cast<Duration>(period)),
+      format_duration(std::chrono::duration_cast<Duration>(period / 2)),
+      k_worker_stop_grace.count());
+  keep_watchdog_alive(period / 2);
+}
+
+void WatchService::keep_watchdog_alive(std::chrono::microseconds every) {
+  if (making_progress()) m_notify.watchdog();
+  m_watchdog_timer.expires_after(every);
+  m_watchdog_timer.async_wait([this, every](const boost::system::error_code& ec) {
+    if (!ec) keep_watchdog_alive(every);
+  });
+}
+
+bool WatchService::making_progress() const {
+  // A poll past its deadline has had its session cut off; still running after the grace
+  // it is stuck where no abort reaches, and a restart is the cure.
+  return !m_polling || Clock::now() - m_poll_started < poll_deadline() + k_worker_stop_grace;
 }
 
 void WatchService::schedule_poll(Duration delay) {
@@ -133,6 +165,8 @@ void WatchService::start_poll() {
   m_deadline_hit = false;
   const std::uint64_t cycle = ++m_cycle;
   const auto started = Clock::now();
+  m_poll_started = started;
+  m_worker.begin();
   m_deadline_timer.expires_after(poll_deadline());
   m_deadline_timer.async_wait([this, cycle](const boost::system::error_code& ec) {
     if (!ec) on_deadline(cycle);
@@ -158,6 +192,9 @@ void WatchService::on_deadline(std::uint64_t cycle) {
 void WatchService::finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started) {
   m_polling = false;
   m_deadline_timer.cancel();
+  // What the policies did is audited whatever became of the poll: a signal sent by a poll
+  // that then passed its deadline, or finished while stopping, was still sent.
+  audit(result.actions.news);
   if (m_stopping) return;
   const bool late = m_deadline_hit && cycle == m_cycle;
   if (!late) {
@@ -201,7 +238,6 @@ void WatchService::publish_success(PollResult& result) {
   m_connected = true;
   m_last_error.clear();
   for (const std::string& line : m_chain_log.update(*result.observation)) spdlog::warn("{}", line);
-  audit(result.actions.news);
   WatchStatus status;
   status.observation = std::move(result.observation);
   status.up = true;
@@ -313,15 +349,17 @@ void WatchService::shutdown() {
   m_notify.stopping();
   m_poll_timer.cancel();
   m_deadline_timer.cancel();
+  m_watchdog_timer.cancel();
   m_signals.cancel();
   m_worker.abort();
   m_worker_guard.reset();
   if (m_worker_done.get_future().wait_for(k_worker_stop_grace) != std::future_status::ready) {
-    // A poll stuck in libpq despite the socket shutdown: exiting is better than hanging.
-    spdlog::error("poll worker did not stop within {}s; exiting anyway",
-                  k_worker_stop_grace.count());
+    // A poll stuck where no abort reaches (libpq connecting, a DNS lookup): exiting is
+    // better than hanging, but it is not a clean stop, so the status says so.
+    spdlog::error("poll worker did not stop within {}s; exiting anyway with status {}",
+                  k_worker_stop_grace.count(), k_exit_forced);
     spdlog::default_logger()->flush();
-    std::_Exit(0);
+    std::_Exit(k_exit_forced);
   }
   m_http.reset();
 }

@@ -30,7 +30,8 @@ struct ServiceOptions {
 
 // The daemon: an Asio loop that polls on a timer, hands each blocking poll to a worker
 // thread under a hard deadline, publishes the result (status board, metrics, logs,
-// sd_notify) and handles SIGTERM/SIGINT (stop) and SIGHUP (reload).
+// sd_notify), feeds systemd's watchdog while it makes progress, and handles SIGTERM/SIGINT
+// (stop) and SIGHUP (reload).
 class WatchService {
  public:
   WatchService(boost::asio::io_context& io, ServiceOptions options, Config config);
@@ -46,6 +47,9 @@ class WatchService {
 
   void schedule_poll(Duration delay);
   void start_poll();
+  void start_watchdog();
+  void keep_watchdog_alive(std::chrono::microseconds every);
+  bool making_progress() const;
   void on_deadline(std::uint64_t cycle);
   void finish_poll(std::uint64_t cycle, PollResult result, Clock::time_point started);
   void publish_success(PollResult& result);
@@ -66,6 +70,7 @@ class WatchService {
   std::string m_dsn;
   boost::asio::steady_timer m_poll_timer;
   boost::asio::steady_timer m_deadline_timer;
+  boost::asio::steady_timer m_watchdog_timer;
   boost::asio::signal_set m_signals;
 
   boost::asio::io_context m_worker_io;
@@ -75,6 +80,7 @@ class WatchService {
   std::thread m_worker_thread;
 
   bool m_polling = false;
+  Clock::time_point m_poll_started{};
   bool m_connected = false;
   bool m_deadline_hit = false;
   bool m_ready_sent = false;

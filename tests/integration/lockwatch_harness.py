@@ -381,3 +381,80 @@ pidfile = {d}/pgbouncer.pid
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class FreezingProxy:
+    """A TCP proxy in front of the cluster that passes bytes both ways until the client
+    sends `freeze_on` (bytes), then stops forwarding on that connection in both
+    directions while keeping it open: to the client, a server that froze mid-session.
+    The triggering chunk still reaches the server (so a statement in it runs; only the
+    answer never comes back). `frozen_connections` connections freeze, later ones pass
+    through (the freeze is the same on all of them with None). Real sockets, no mocks."""
+
+    def __init__(self, cluster, freeze_on, frozen_connections=None):
+        import socket
+        self.cluster = cluster
+        self.freeze_on = freeze_on
+        self.frozen_left = frozen_connections
+        self.frozen = 0  # connections frozen so far
+        self.accepted = 0
+        self._lock = threading.Lock()
+        self._sockets = []
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.port = self._listener.getsockname()[1]
+        self._closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def dsn(self):
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def _accept(self):
+        import socket
+        while not self._closing:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.cluster.port))
+            with self._lock:
+                self.accepted += 1
+                freezes = self.frozen_left is None or self.frozen_left > 0
+                if self.frozen_left is not None and freezes:
+                    self.frozen_left -= 1
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, freezes),
+                             daemon=True).start()
+
+    def _pump(self, client, upstream, freezes):
+        import select
+        seen = b""
+        while not self._closing:
+            try:
+                readable, _, _ = select.select([client, upstream], [], [], 0.2)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    other = upstream if sock is client else client
+                    other.sendall(data)
+                    if sock is client and freezes:
+                        seen = (seen + data)[-65536:]
+                        if self.freeze_on in seen:
+                            with self._lock:
+                                self.frozen += 1
+                            return  # forward nothing more; the sockets stay open
+            except OSError:
+                return
+
+    def close(self):
+        self._closing = True
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.close()
+                except OSError:
+                    pass

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from lockwatch_harness import (alive, create_app_user, create_table, free_port, run_cli,
+from lockwatch_harness import (FreezingProxy, alive, create_app_user, create_table, free_port,
+                               run_cli,
                                run_cli_on_terminal, stage_seed_incident, start_cli, wait_for,
                                wait_ready, write_config)
 
@@ -443,6 +444,29 @@ def test_ddl_rolls_back_its_own_transaction_between_attempts(cluster, sessions, 
     assert alive(cluster, blocker)
 
 
+def test_ddl_lock_timeout_holds_when_the_sql_turns_it_off(cluster, sessions, tmp_path):
+    user = create_app_user(cluster)
+    create_table(cluster, "ddl_sneaky", owner=user)
+    blocker = sessions.idle_in_transaction("SELECT count(*) FROM ddl_sneaky", "api", user)
+    migration = tmp_path / "sneaky.sql"
+    migration.write_text("SET lock_timeout = 0;\nALTER TABLE ddl_sneaky ADD COLUMN c int;\n")
+
+    started = time.monotonic()
+    result = cli(cluster, "ddl", "--file", str(migration), "--lock-timeout", "1s",
+                 "--retries", "1", "--retry-delay", "100ms", timeout=40)
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 1, explain(result)
+    assert re.findall(r"^attempt (\d): lock timeout after ", result.stdout, re.M) == ["1", "2"], \
+        result.stdout
+    assert elapsed < 2 * (1 + 2) + 5, "each attempt waits about its lock_timeout, no longer"
+    assert not columns_exist(cluster, "ddl_sneaky", "c")
+    assert alive(cluster, blocker)
+    # The queue behind the blocker is free again: nothing of the DDL's is left waiting.
+    assert not cluster.query("SELECT 1 FROM pg_stat_activity WHERE application_name = "
+                             "'pg_lockwatch' AND wait_event_type = 'Lock'")
+
+
 def test_ddl_file_errors_exit_2(cluster, tmp_path):
     result = cli(cluster, "ddl", "--file", str(tmp_path / "absent.sql"))
     assert result.returncode == 2 and "absent.sql" in one_error_line(result)
@@ -450,3 +474,36 @@ def test_ddl_file_errors_exit_2(cluster, tmp_path):
     empty.write_text("\n;\n")
     result = cli(cluster, "ddl", "--file", str(empty))
     assert result.returncode == 2 and "no SQL in" in one_error_line(result)
+
+
+# A server that accepts the connection and then stops answering (a TCP proxy that stops
+# forwarding at the named bytes): every command gives up after its deadline, with one line.
+FAST = '[watch]\nstatement_timeout = "500ms"\nconnect_timeout = "2s"\n'
+
+
+@pytest.mark.parametrize("command,step", [
+    (["check"], b"SET search_path"),
+    (["check"], b"pg_stat_get_activity(NULL)"),
+    (["preflight", "--table", "pg_class"], b"inet_server_port"),
+    (["terminate", "--idle-in-transaction", "--dry-run"], b"pg_stat_get_activity(NULL)"),
+    (["ddl", "--sql", "SELECT 1"], b"SET search_path"),
+], ids=lambda v: v.decode().split("(")[0] if isinstance(v, bytes) else v[0])
+def test_commands_give_up_on_a_frozen_server(cluster, tmp_path, command, step):
+    config = write_config(tmp_path, FAST)
+    proxy = FreezingProxy(cluster, step)
+    try:
+        started = time.monotonic()
+        # The proxy's port is not the server's: terminate and ddl need --allow-pooler.
+        pooler = ["--allow-pooler"] if command[0] in ("ddl", "terminate") else []
+        result = run_cli(*command, "--config", config, *pooler, dsn=proxy.dsn, timeout=30)
+        elapsed = time.monotonic() - started
+        assert proxy.frozen >= 1, "the freeze was staged"
+        assert result.returncode == 2, explain(result)
+        # One error line, after the proxy's pooler warning where the check got that far.
+        *warnings, line = result.stderr.splitlines()
+        assert all(w.startswith("pg_lockwatch: warning: ") for w in warnings), explain(result)
+        assert line.startswith(f"pg_lockwatch: {command[0]}: no answer from the server "
+                               "within "), explain(result)
+        assert elapsed < 10, f"gave up after {elapsed:.1f}s"
+    finally:
+        proxy.close()

@@ -10,7 +10,7 @@ import time
 import psycopg2
 import pytest
 
-from lockwatch_harness import create_app_user, wait_for, write_config
+from lockwatch_harness import FreezingProxy, create_app_user, wait_for, write_config
 
 WATCH = '[watch]\ninterval = "200ms"\nstatement_timeout = "500ms"\nconnect_timeout = "2s"\n'
 
@@ -215,3 +215,57 @@ def test_sigterm_during_a_hung_poll_exits_cleanly(daemon, cluster):
         assert elapsed < 5
     finally:
         signal_server(cluster, signal.SIGCONT)
+
+
+# A server that accepts the connection and then stops answering, staged with a TCP proxy
+# that stops forwarding once the client sends the named bytes: during the session's SETs,
+# its pooler check, its server_version query.
+SET_UP_STEPS = [b"SET search_path", b"inet_server_port", b"current_setting('server_version')"]
+
+
+@pytest.mark.parametrize("step", SET_UP_STEPS, ids=lambda s: s.decode().split("(")[0])
+def test_server_frozen_during_set_up_is_cut_off_by_the_deadline(start_daemon, cluster, step):
+    proxy = FreezingProxy(cluster, step, frozen_connections=1)
+    try:
+        daemon = start_daemon(WATCH, extra_args=["--dsn", proxy.dsn])
+        wait_for(lambda: proxy.frozen == 1, what="the set-up to freeze")
+        wait_for(lambda: daemon.find("poll exceeded its deadline"), timeout=10,
+                 what="the deadline")
+        # The deadline cut the frozen session off; the next connection is not frozen.
+        recovery_time(daemon, f"server frozen at {step.decode()}: up again after the deadline")
+        assert proxy.accepted >= 2
+    finally:
+        proxy.close()
+
+
+def test_sigterm_while_set_up_hangs_exits_at_once(start_daemon, cluster):
+    proxy = FreezingProxy(cluster, b"SET search_path")
+    try:
+        daemon = start_daemon(WATCH, extra_args=["--dsn", proxy.dsn])
+        wait_for(lambda: proxy.frozen == 1, what="the set-up to freeze")
+        started = time.monotonic()
+        code = daemon.stop(timeout=15)
+        elapsed = time.monotonic() - started
+        report("SIGTERM while the session's set-up hangs: exit after", elapsed)
+        assert code == 0, daemon.log()
+        assert elapsed < 2.5, "the worker was cut off, not waited for"
+        assert not daemon.find("did not stop")
+    finally:
+        proxy.close()
+
+
+def test_an_exit_forced_by_a_stuck_worker_is_not_exit_0(start_daemon, cluster):
+    # libpq cannot be interrupted while it connects: four addresses that each accept and
+    # then say nothing keep it there for 4 x connect_timeout (2 s), past the stop grace.
+    proxy = FreezingProxy(cluster, b"")
+    try:
+        hosts = ",".join(["127.0.0.1"] * 4)
+        ports = ",".join([str(proxy.port)] * 4)
+        daemon = start_daemon(WATCH, extra_args=[
+            "--dsn", f"host={hosts} port={ports} user=postgres dbname=postgres"])
+        wait_for(lambda: proxy.frozen >= 1, what="the connect to hang")
+        code = daemon.stop(timeout=15)
+        assert daemon.find("poll worker did not stop"), daemon.log()
+        assert code not in (0, None) and code > 0, f"exit {code}"
+    finally:
+        proxy.close()

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from lockwatch_harness import BINARY, wait_for, write_config
+from lockwatch_harness import BINARY, free_port, wait_for, write_config
 
 PASSWORD = "correct horse battery"
 
@@ -125,6 +125,25 @@ def test_healthz_can_require_the_password_too(start_daemon, cheap_hash):
              == 200, what="/healthz with the password")
 
 
+def test_healthz_says_only_unhealthy_to_whoever_did_not_authenticate(start_daemon):
+    # No auth at all: the poll error names the host and the role; /healthz must not.
+    dsn = f"host=127.0.0.1 port={free_port()} user=secret_role dbname=secret_db"
+    daemon = start_daemon(extra_args=["--dsn", dsn])
+    wait_for(lambda: daemon.find("poll failed"), what="the failed poll")
+    health = curl(daemon.base + "/healthz")
+    assert (health.status, health.body) == (503, "unhealthy\n")
+
+
+def test_healthz_behind_the_password_gives_the_reason(start_daemon, cheap_hash):
+    dsn = f"host=127.0.0.1 port={free_port()} user=secret_role dbname=secret_db"
+    daemon = start_daemon(http_config(cheap_hash, extra="healthz_requires_auth = true"),
+                          extra_args=["--dsn", dsn])
+    wait_for(lambda: daemon.find("poll failed"), what="the failed poll")
+    health = curl(daemon.base + "/healthz", "-u", f"prometheus:{PASSWORD}")
+    assert health.status == 503 and health.body.startswith("unhealthy: "), health.body
+    assert "secret_role" not in curl(daemon.base + "/healthz").body
+
+
 def test_password_guessing_is_slowed_down_and_logged_once(start_daemon, cheap_hash):
     daemon = start_daemon(http_config(cheap_hash))
     good = ("-u", f"prometheus:{PASSWORD}")
@@ -138,6 +157,20 @@ def test_password_guessing_is_slowed_down_and_logged_once(start_daemon, cheap_ha
     assert curl(daemon.base + "/", *good).status == 200
     refusals = [line for line in daemon.log().splitlines() if "http: refused" in line]
     assert len(refusals) == 1, refusals
+
+
+def test_guessing_the_scrapers_password_is_throttled_too(start_daemon, cheap_hash):
+    daemon = start_daemon(http_config(cheap_hash))
+    good = ("-u", f"prometheus:{PASSWORD}")
+    assert curl(daemon.base + "/", *good).status == 200  # remembered from now on
+
+    answers = [curl(daemon.base + "/", "-u", f"prometheus:guess{i}") for i in range(25)]
+
+    statuses = [a.status for a in answers]
+    assert statuses.count(429) >= 15, statuses
+    assert set(statuses) == {401, 429}
+    wait_for(lambda: curl(daemon.base + "/", *good).status == 200, timeout=5,
+             what="the scraper to get through once the guessing stops")
 
 
 def test_tls_serves_https_and_refuses_plain_http(start_daemon, tls_files, cheap_hash):

@@ -2,13 +2,15 @@
 chain, and nothing else; dry run, protections, cancel and the rate limit hold."""
 
 import json
+import os
+import signal
 import time
 
 import psycopg2
 import pytest
 
-from lockwatch_harness import (alive, create_app_user, create_table, stage_seed_incident,
-                               wait_for, wait_ready)
+from lockwatch_harness import (FreezingProxy, alive, create_app_user, create_table,
+                               stage_seed_incident, wait_for, wait_ready, write_config)
 
 INTERVAL = 0.2
 
@@ -154,3 +156,84 @@ def test_rate_limit_holds_when_many_match(start_daemon, cluster, sessions):
     wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 5, what="more polls")
     assert actions(daemon, "terminated") == 2
     assert sum(alive(cluster, pid) for pid in roots) == 3
+
+
+FAST_WATCH = '[watch]\ninterval = "200ms"\nstatement_timeout = "500ms"\nconnect_timeout = "2s"\n'
+
+
+def test_a_signal_whose_answer_never_came_is_audited_unknown_then_confirmed(
+        start_daemon, cluster, sessions):
+    user = create_app_user(cluster)
+    root, *_ = stage_seed_incident(cluster, sessions, user=user)
+    # The signal reaches the server, its answer never reaches the daemon: the poll passes
+    # its deadline after the session was already terminated.
+    proxy = FreezingProxy(cluster, b"pg_terminate_backend", frozen_connections=1)
+    try:
+        daemon = start_daemon(FAST_WATCH + policy_config(min_state_age="0s"),
+                              extra_args=["--dsn", proxy.dsn])
+        wait_for(lambda: not alive(cluster, root), what="the server to terminate the root")
+        wait_for(lambda: daemon.find("poll exceeded its deadline"), what="the deadline")
+        unknown = wait_for(lambda: daemon.find(rf"policy action: outcome=unknown .*pid={root} .*"),
+                           what="the audit of the unanswered signal")
+        assert "reason=" in unknown.group(0)
+        confirmed = wait_for(
+            lambda: daemon.find(rf"policy action: outcome=terminated .*pid={root} .*"),
+            what="the next poll's confirmation")
+        assert "confirmed" in confirmed.group(0)
+        wait_for(lambda: actions(daemon, "terminated") == 1, what="the terminated counter")
+        assert actions(daemon, "unknown") == 1
+        assert actions(daemon, "failed") == 0
+    finally:
+        proxy.close()
+
+
+def server_pid_stopped(pid, stop):
+    os.kill(pid, signal.SIGSTOP if stop else signal.SIGCONT)
+
+
+def test_terminated_means_the_backend_exited(start_daemon, cluster, sessions):
+    """PostgreSQL 14+: pg_terminate_backend(pid, timeout) waits for the exit. A backend
+    that cannot act on the signal yet (stopped here) is `unknown` until a poll sees it gone."""
+    user = create_app_user(cluster)
+    root, *_ = stage_seed_incident(cluster, sessions, user=user)
+    server_pid_stopped(root, True)
+    try:
+        daemon = start_daemon(policy_config(min_state_age="0s"))
+        wait_for(lambda: daemon.find(rf"policy action: outcome=unknown .*pid={root} .*"),
+                 what="the unconfirmed signal")
+        polls = daemon.metric("pg_lockwatch_polls_total")
+        wait_for(lambda: daemon.metric("pg_lockwatch_polls_total") >= polls + 3,
+                 what="more polls")
+        assert alive(cluster, root)
+        assert not daemon.find(rf"outcome=terminated .*pid={root} "), \
+            "terminated while the backend was still there"
+        assert actions(daemon, "unknown") == 1, "signalled once, not once per poll"
+    finally:
+        server_pid_stopped(root, False)
+    wait_for(lambda: daemon.find(rf"policy action: outcome=terminated .*pid={root} .*confirmed"),
+             what="the confirmation once it exited")
+    assert not alive(cluster, root)
+    assert actions(daemon, "terminated") == 1
+
+
+def test_a_broken_reload_keeps_the_policies_and_a_good_one_replaces_them(
+        start_daemon, cluster, sessions, tmp_path):
+    user = create_app_user(cluster)
+    daemon = start_daemon(policy_config(dry_run=True, min_state_age="0s"))
+    wait_for(lambda: daemon.metric("pg_lockwatch_up") == 1, what="up")
+    path = os.path.join(str(tmp_path), "pg_lockwatch.toml")
+    good = open(path).read()
+    write_config(tmp_path, good.replace("only_if_blocking = true", "only_if_blocking = maybe"))
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: daemon.find("config reload failed"), what="the failed reload")
+
+    root, *_ = stage_seed_incident(cluster, sessions, user=user)
+    wait_for(lambda: daemon.find(rf'outcome=dry_run policy="idle-blockers" .*pid={root} '),
+             what="the old policy to decide after the failed reload")
+
+    write_config(tmp_path, good.replace('"idle-blockers"', '"replacement"'))
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: daemon.find("config reloaded from"), what="the good reload")
+    wait_for(lambda: daemon.find(rf'outcome=dry_run policy="replacement" .*pid={root} '),
+             what="the new policy to decide")
+    assert alive(cluster, root)

@@ -1,27 +1,26 @@
 // Safe signalling against a real server: the identity re-check in the same statement as
 // the signal. Needs the test cluster (LOCKWATCH_TEST_CLUSTER_DIR, set by CTest).
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
 
+#include "core/policy_engine.hpp"
+#include "pg/activity_query.hpp"
 #include "pg/termination.hpp"
+#include "test_cluster.hpp"
 
 namespace lockwatch {
 namespace {
 
-std::string cluster_dsn(const std::string& user = "postgres") {
-  const char* dir = std::getenv("LOCKWATCH_TEST_CLUSTER_DIR");
-  REQUIRE_MESSAGE(dir, "run through ctest: LOCKWATCH_TEST_CLUSTER_DIR names the test cluster");
-  std::ifstream port_file(std::string(dir) + "/port");
-  std::string port;
-  port_file >> port;
-  return "host=127.0.0.1 port=" + port + " user=" + user + " dbname=postgres";
-}
+using testing::alive;
+using testing::cluster_dsn;
+using testing::gone_within;
+
+constexpr auto k_exit_wait = std::chrono::milliseconds(500);
 
 // A client session left idle in transaction, as the poll would have seen it.
 struct Victim {
@@ -30,68 +29,77 @@ struct Victim {
   Victim() { transaction.exec("SELECT 1"); }
 };
 
-SessionIdentity identity_of(pqxx::connection& observer, int pid) {
-  pqxx::nontransaction tx(observer);
-  const pqxx::row row = tx.exec_params1(
-      "SELECT (extract(epoch FROM backend_start) * 1000000)::int8, state, "
-      "(extract(epoch FROM state_change) * 1000000)::int8 FROM pg_stat_activity WHERE pid = $1",
-      pid);
-  return SessionIdentity{pid, row[0].as<Micros>(), row[1].as<std::string>(), row[2].as<Micros>()};
-}
-
-bool alive(pqxx::connection& observer, int pid) {
-  pqxx::nontransaction tx(observer);
-  return !tx.exec_params("SELECT 1 FROM pg_stat_activity WHERE pid = $1", pid).empty();
-}
-
-// Waits (bounded) until a signalled backend is gone; termination is asynchronous.
-bool gone_within(pqxx::connection& observer, int pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!alive(observer, pid)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// The identity exactly as the daemon builds it: the poll statement, then identity_of(),
+// so a poll and a signal that disagreed on a timestamp would fail here.
+SessionIdentity identity_seen_by_poll(pqxx::connection& observer, int pid) {
+  ActivityQuery query(observer, read_server_info(observer));
+  ActivityOptions options;
+  options.complete = true;
+  const PollSnapshots snapshot = query.run(options);
+  for (const Backend& b : snapshot.activity.backends) {
+    if (b.pid == pid) return identity_of(b);
   }
-  return false;
+  FAIL("the poll did not see pid ", pid);
+  return {};
 }
 
 TEST_SUITE("termination") {
   TEST_CASE("the session the poll saw is terminated") {
     pqxx::connection observer(cluster_dsn());
     Victim victim;
-    const SessionIdentity seen = identity_of(observer, victim.connection.backendpid());
+    const SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::terminated);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::terminated);
     CHECK(gone_within(observer, seen.pid, std::chrono::seconds(5)));
+  }
+
+  TEST_CASE("terminated means gone: a backend that cannot exit in time is 'unknown'") {
+    pqxx::connection observer(cluster_dsn());
+    Victim victim;
+    const SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
+    REQUIRE(::kill(seen.pid, SIGSTOP) == 0);  // it cannot act on SIGTERM until continued
+    std::string error;
+    const Outcome outcome =
+        signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error);
+    ::kill(seen.pid, SIGCONT);
+    CHECK(outcome == Outcome::unknown);
+    CHECK(error.find("had not exited") != std::string::npos);
+    CHECK(error.find("did not terminate within 500 milliseconds") != std::string::npos);
+    CHECK(gone_within(observer, seen.pid, std::chrono::seconds(5)));  // the signal was sent
   }
 
   TEST_CASE("a different backend_start (pid reused) signals nothing") {
     pqxx::connection observer(cluster_dsn());
     Victim victim;
-    SessionIdentity seen = identity_of(observer, victim.connection.backendpid());
+    SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     seen.backend_start -= 1;  // the session the poll saw had the same pid but started earlier
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
   TEST_CASE("a session that moved on since the poll signals nothing") {
     pqxx::connection observer(cluster_dsn());
     Victim victim;
-    const SessionIdentity seen = identity_of(observer, victim.connection.backendpid());
+    const SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let state_change differ
     victim.transaction.exec("SELECT 2");                        // same state, new state_change
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
   TEST_CASE("a session that changed state signals nothing") {
     pqxx::connection observer(cluster_dsn());
     Victim victim;
-    SessionIdentity seen = identity_of(observer, victim.connection.backendpid());
+    SessionIdentity seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     seen.state = "active";
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
     CHECK(alive(observer, seen.pid));
   }
 
@@ -100,11 +108,12 @@ TEST_SUITE("termination") {
     SessionIdentity seen;
     {
       Victim victim;
-      seen = identity_of(observer, victim.connection.backendpid());
+      seen = identity_seen_by_poll(observer, victim.connection.backendpid());
     }
     REQUIRE(gone_within(observer, seen.pid, std::chrono::seconds(5)));
     std::string error;
-    CHECK(signal_backend(observer, PolicyAction::terminate, seen, error) == Outcome::vanished);
+    CHECK(signal_backend(observer, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::vanished);
   }
 
   TEST_CASE("a refusal is 'denied', not an exception") {
@@ -114,9 +123,10 @@ TEST_SUITE("termination") {
         "GRANT pg_monitor TO lw_weak");  // sees every session, but may not signal superusers
     pqxx::connection weak(cluster_dsn("lw_weak"));
     Victim victim;  // a superuser's session: lw_weak may not signal it
-    const SessionIdentity seen = identity_of(setup, victim.connection.backendpid());
+    const SessionIdentity seen = identity_seen_by_poll(setup, victim.connection.backendpid());
     std::string error;
-    CHECK(signal_backend(weak, PolicyAction::terminate, seen, error) == Outcome::denied);
+    CHECK(signal_backend(weak, PolicyAction::terminate, seen, k_exit_wait, error) ==
+          Outcome::denied);
     CHECK(error.find("superuser") != std::string::npos);
     CHECK(alive(setup, seen.pid));
   }

@@ -174,3 +174,40 @@ def test_sigterm_exits_cleanly(start_daemon):
     wait_for(lambda: daemon.metric("pg_lockwatch_up") == 1, what="up")
     assert daemon.stop() == 0
     assert daemon.find("stopped")
+
+
+def test_prepared_transactions_are_roots_of_their_own_named_by_gid(start_daemon, cluster,
+                                                                    sessions):
+    cluster.query("DROP TABLE IF EXISTS prepared_rows; "
+                  "CREATE TABLE prepared_rows (id int PRIMARY KEY); "
+                  "INSERT INTO prepared_rows VALUES (1), (2)")
+    for row, gid in ((1, "batch-1"), (2, "batch-2")):
+        conn = cluster.connect("batch", autocommit=False)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM prepared_rows WHERE id = %s FOR UPDATE", (row,))
+            cur.execute(f"PREPARE TRANSACTION '{gid}'")
+        conn.close()
+    try:
+        first, _ = sessions.blocked("UPDATE prepared_rows SET id = id WHERE id = 1", "app1")
+        second, _ = sessions.blocked("UPDATE prepared_rows SET id = id WHERE id = 2", "app2")
+        daemon = start_daemon()
+        doc = wait_for(lambda: (c := chains(daemon)) and len(c["roots"]) == 2 and c,
+                       what="two roots")
+        by_gid = {r["prepared"]["gid"]: r for r in doc["roots"]}
+        assert set(by_gid) == {"batch-1", "batch-2"}
+        for gid, waiter in (("batch-1", first), ("batch-2", second)):
+            root = by_gid[gid]
+            assert root["pid"] == 0 and root["state"] == "prepared transaction"
+            assert root["prepared"]["owner"] == "postgres"
+            assert root["prepared"]["database"] == "postgres"
+            assert [w["pid"] for w in root["waiters"]] == [waiter]
+            assert root["waiters"][0]["blockers"][0]["prepared_gid"] == gid
+        line = wait_for(lambda: daemon.find(r"blocking chain: prepared \(prepared transaction "
+                                            r"'batch-1' \(postgres, \d+s\)\)"), what="log line")
+        assert line
+    finally:
+        sessions.close()
+        admin = cluster.connect("cleanup")  # autocommit, outside any transaction block
+        for gid in ("batch-1", "batch-2"):
+            admin.cursor().execute(f"ROLLBACK PREPARED '{gid}'")
+        admin.close()

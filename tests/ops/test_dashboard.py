@@ -28,6 +28,9 @@ CONTRACT = {
     "pg_lockwatch_up": set(),
     "pg_lockwatch_backends": {"state"},
     "pg_lockwatch_lock_waiting_backends": set(),
+    "pg_lockwatch_lock_waiting_backends_by_type": {"locktype"},
+    "pg_lockwatch_lock_waiting_backends_by_mode": {"mode"},
+    "pg_lockwatch_missing_privilege": {"privilege"},
     "pg_lockwatch_blocked_backends": set(),
     "pg_lockwatch_root_blockers": set(),
     "pg_lockwatch_max_chain_length": set(),
@@ -47,7 +50,7 @@ TARGET_LABELS = {"instance", "job"}
 BACKEND_STATES = {"active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
                   "fastpath_function_call", "disabled"}
 ACTIONS = {"terminate", "cancel", "log"}
-OUTCOMES = {"terminated", "cancelled", "logged", "dry_run", "vanished", "protected", "rate_limited", "denied", "failed"}
+OUTCOMES = {"terminated", "cancelled", "logged", "dry_run", "vanished", "protected", "rate_limited", "denied", "failed", "unknown"}
 DS_VARS = {"${datasource}", "$datasource"}
 
 # Metrics the dashboard must show (issue "Operate", item 3).
@@ -58,6 +61,7 @@ REQUIRED_ON_DASHBOARD = [
     "pg_lockwatch_oldest_idle_in_transaction_seconds", "pg_lockwatch_root_blocker_blocked_backends",
     "pg_lockwatch_policy_actions_total", "pg_lockwatch_poll_duration_seconds",
     "pg_lockwatch_poll_errors_total", "pg_lockwatch_via_pooler",
+    "pg_lockwatch_lock_waiting_backends_by_type", "pg_lockwatch_lock_waiting_backends_by_mode",
 ]
 
 SELECTOR_RE = re.compile(r"\b(pg_lockwatch_[A-Za-z0-9_]*[A-Za-z0-9])\s*(\{[^}]*\})?")

@@ -116,6 +116,7 @@ dry_run = true
 [[policy]]
 name = "cancel-long"
 action = "cancel"
+states = ["active"]
 )toml");
 
     CHECK(c.database.dsn == "host=db1 dbname=shop");
@@ -238,6 +239,36 @@ action = "cancel"
       CHECK(error_of("[[policy]]\nname = \"a\"\nstates = [\"idle\", \"idle_in_transaction\"]\n") ==
             "cfg.toml:3: [[policy]] #1 states: \"idle_in_transaction\" is not a "
             "pg_stat_activity state");
+    }
+  }
+
+  TEST_CASE("cancel only for states that run a statement: idle sessions have none to stop") {
+    SUBCASE("the default states (idle in transaction) are refused, at the action") {
+      CHECK(error_of("[[policy]]\nname = \"a\"\naction = \"cancel\"\n") ==
+            "cfg.toml:3: [[policy]] #1 action: \"cancel\" stops a running statement and the "
+            "default states (idle in transaction) run none: set states = [\"active\"], or "
+            "use action = \"terminate\"");
+    }
+    SUBCASE("an idle state named in states is refused, at states") {
+      CHECK(error_of("[[policy]]\nname = \"a\"\naction = \"cancel\"\n"
+                     "states = [\"active\", \"idle in transaction\"]\n") ==
+            "cfg.toml:4: [[policy]] #1 states: \"idle in transaction\" runs no statement for "
+            "action = \"cancel\" to stop: keep \"active\" (and \"fastpath function call\") "
+            "only, or use action = \"terminate\"");
+      check_error_at("[[policy]]\nname = \"a\"\nstates = [\"idle\"]\naction = \"cancel\"\n", 3,
+                     "states");
+    }
+    SUBCASE("active and fastpath function call are accepted; terminate and log take any state") {
+      const Policy p = only_policy(
+          "[[policy]]\nname = \"a\"\naction = \"cancel\"\n"
+          "states = [\"active\", \"fastpath function call\"]\n");
+      CHECK(p.action == PolicyAction::cancel);
+      for (const char* action : {"terminate", "log"}) {
+        CAPTURE(action);
+        CHECK(only_policy("[[policy]]\nname = \"a\"\naction = \"" + std::string(action) +
+                          "\"\nstates = [\"idle\", \"idle in transaction\"]\n")
+                  .action != PolicyAction::cancel);
+      }
     }
   }
 

@@ -220,6 +220,31 @@ TEST_SUITE("http auth") {
           AuthResult::rejected);
   }
 
+  TEST_CASE("wrong guesses against a remembered password are throttled too") {
+    // One check a second, a burst of two; prom's password is remembered after the first.
+    BasicAuthenticator auth({{"prom", k_sha512}}, 1.0);
+    const auto start = Clock::now();
+    REQUIRE(auth.check(k_good_header, start).result == AuthResult::accepted);
+
+    int rejected = 0;
+    int throttled = 0;
+    for (int i = 0; i < 100; ++i) {
+      const AuthResult r = auth.check(basic("prom:guess" + std::to_string(i)), start).result;
+      rejected += r == AuthResult::rejected;
+      throttled += r == AuthResult::throttled;
+    }
+    CHECK(rejected == 2);
+    CHECK(throttled == 98);
+    // While throttled nothing is checked, so a 429 says nothing about the password.
+    CHECK(auth.check(k_good_header, start).result == AuthResult::throttled);
+    // A second later the scraper gets through, and its successes cost no allowance.
+    const auto later = start + std::chrono::seconds(1);
+    for (int i = 0; i < 5; ++i)
+      CHECK(auth.check(k_good_header, later).result == AuthResult::accepted);
+    CHECK(auth.check(basic("prom:guess"), later).result == AuthResult::rejected);
+    CHECK(auth.check(basic("prom:guess"), later).result == AuthResult::throttled);
+  }
+
   TEST_CASE("LogThrottle lets one event a window through and counts the rest") {
     LogThrottle throttle(std::chrono::seconds(60));
     const auto start = LogThrottle::Clock::now();

@@ -48,10 +48,17 @@ Backend& backend_of(PollSnapshots& snapshot, int pid) {
   return *it;
 }
 
+// A monotonic clock reading `micros` after an arbitrary origin.
+MonotonicTime monotonic_at(Micros micros) {
+  return MonotonicTime{} + std::chrono::microseconds(micros);
+}
+
+// Decides on one poll; unless told otherwise, the monotonic clock moves with the server's.
 Decisions decide(PolicyEngine& engine, PollSnapshots snapshot, const SafetyConfig& safety,
-                 const Policies& policies) {
+                 const Policies& policies, std::optional<MonotonicTime> monotonic = std::nullopt) {
+  const MonotonicTime now = monotonic.value_or(monotonic_at(snapshot.activity.taken_at));
   const Observation observation(std::move(snapshot));
-  return engine.decide(observation, safety, policies);
+  return engine.decide(observation, safety, policies, now);
 }
 
 Decisions decide_once(PollSnapshots snapshot, const SafetyConfig& safety,
@@ -578,8 +585,12 @@ TEST_SUITE("policy decisions") {
         {Outcome::dry_run, "dry_run"},      {Outcome::vanished, "vanished"},
         {Outcome::protected_, "protected"}, {Outcome::rate_limited, "rate_limited"},
         {Outcome::denied, "denied"},        {Outcome::failed, "failed"},
+        {Outcome::unknown, "unknown"},
     };
     for (const auto& [outcome, label] : labels) CHECK(to_string(outcome) == label);
+    // The metric declares every settled outcome: all of them but pending.
+    CHECK(settled_outcomes().size() == std::size(labels) - 1);
+    for (const Outcome o : settled_outcomes()) CHECK(o != Outcome::pending);
   }
 }
 
@@ -623,42 +634,25 @@ TEST_SUITE("policy dry run from the config") {
     }
   }
 
-  TEST_CASE("a parse error on reload leaves the last good config as it was") {
+  // What the daemon keeps on a failed reload is tested on the daemon itself
+  // (integration/test_policies.py::test_a_broken_reload_keeps_the_policies_and_a_good_one_
+  // replaces_them); the parser's part is that a failure is only an error.
+  TEST_CASE("a failed parse is only an error naming the file; nothing leaks into the next") {
     const char* good =
         "[watch]\ninterval = \"5s\"\n\n[safety]\ndry_run = false\nmax_actions_per_minute = 3\n"
-        "protected_users = [\"postgres\", \"replicator\"]\n\n"
         "[[policy]]\nname = \"idle-blockers\"\naction = \"terminate\"\nmin_state_age = \"60s\"\n";
-    const Config current = parse_ok(good);
-
-    struct Case {
-      const char* what;
-      const char* text;
+    const char* broken[] = {
+        "[safety]\ndry_run = \n",
+        "[safety]\ndry_run = true\nmax_actions_per_minute = 99\n\n"
+        "[[policy]]\nname = \"other\"\naction = \"explode\"\n",
+        "[[policy]]\nname = \"a\"\n[[policy]]\nname = \"a\"\n",
     };
-    const Case broken[] = {
-        {"TOML syntax error", "[safety]\ndry_run = \n"},
-        {"bad policy after a good safety section",
-         "[safety]\ndry_run = true\nmax_actions_per_minute = 99\n\n"
-         "[[policy]]\nname = \"other\"\naction = \"explode\"\n"},
-        {"duplicate policy", "[[policy]]\nname = \"a\"\n[[policy]]\nname = \"a\"\n"},
-    };
-    for (const Case& c : broken) {
-      CAPTURE(c.what);
-      const auto reloaded = parse_config(c.text, "cfg.toml");
+    for (const char* text : broken) {
+      CAPTURE(text);
+      const auto reloaded = parse_config(text, "cfg.toml");
       REQUIRE_FALSE(reloaded.has_value());
       CHECK(reloaded.error().starts_with("cfg.toml:"));
-
-      CHECK(current.watch.interval == 5s);
-      CHECK_FALSE(current.safety.dry_run);
-      CHECK(current.safety.max_actions_per_minute == 3);
-      CHECK(current.safety.protected_users == std::vector<std::string>{"postgres", "replicator"});
-      REQUIRE(current.policies.size() == 1);
-      CHECK(current.policies[0].name == "idle-blockers");
-      CHECK(current.policies[0].action == PolicyAction::terminate);
-      CHECK(current.policies[0].min_state_age == 60s);
-      CHECK_FALSE(current.policies[0].dry_run);
     }
-
-    // Nothing of the failed parses leaks into the next one.
     const Config fresh = parse_ok("");
     CHECK(fresh.safety.dry_run);
     CHECK(fresh.safety.max_actions_per_minute == 6);
@@ -674,39 +668,40 @@ TEST_SUITE("policy rate limiter") {
   TEST_CASE("N per rolling minute: the N+1th is refused until the oldest is 60 s old") {
     RateLimiter limiter;
     const Micros t0 = k_now;
-    CHECK(limiter.try_acquire(3, t0));
-    CHECK(limiter.try_acquire(3, t0 + 1 * k_second));
-    CHECK(limiter.try_acquire(3, t0 + 2 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + 3 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + 30 * k_second));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute - 1));
-    CHECK(limiter.try_acquire(3, t0 + k_minute));  // the oldest is exactly 60 s old
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute));
-    CHECK_FALSE(limiter.try_acquire(3, t0 + k_minute + k_second - 1));
-    CHECK(limiter.try_acquire(3, t0 + k_minute + k_second));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + 1 * k_second)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + 2 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + 3 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + 30 * k_second)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute - 1)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + k_minute)));  // the oldest is exactly 60 s old
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute)));
+    CHECK_FALSE(limiter.try_acquire(3, monotonic_at(t0 + k_minute + k_second - 1)));
+    CHECK(limiter.try_acquire(3, monotonic_at(t0 + k_minute + k_second)));
   }
 
   TEST_CASE("refused attempts take no slot") {
     RateLimiter limiter;
-    CHECK(limiter.try_acquire(1, k_now));
-    for (int i = 1; i < 60; ++i) CHECK_FALSE(limiter.try_acquire(1, k_now + i * k_second));
-    CHECK(limiter.try_acquire(1, k_now + k_minute));
+    CHECK(limiter.try_acquire(1, monotonic_at(k_now)));
+    for (int i = 1; i < 60; ++i)
+      CHECK_FALSE(limiter.try_acquire(1, monotonic_at(k_now + i * k_second)));
+    CHECK(limiter.try_acquire(1, monotonic_at(k_now + k_minute)));
   }
 
   TEST_CASE("a limit of zero refuses everything") {
     RateLimiter limiter;
     for (const Micros at : {k_now, k_now + k_minute, k_now + 10 * k_minute}) {
-      CHECK_FALSE(limiter.try_acquire(0, at));
+      CHECK_FALSE(limiter.try_acquire(0, monotonic_at(at)));
     }
   }
 
   TEST_CASE("a burst after a quiet hour gets the full allowance") {
     RateLimiter limiter;
-    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, k_now));
-    CHECK_FALSE(limiter.try_acquire(4, k_now));
+    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, monotonic_at(k_now)));
+    CHECK_FALSE(limiter.try_acquire(4, monotonic_at(k_now)));
     const Micros later = k_now + 60 * k_minute;
-    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, later));
-    CHECK_FALSE(limiter.try_acquire(4, later));
+    for (int i = 0; i < 4; ++i) CHECK(limiter.try_acquire(4, monotonic_at(later)));
+    CHECK_FALSE(limiter.try_acquire(4, monotonic_at(later)));
   }
 
   TEST_CASE("five matching roots under a limit of two: two pending, three rate limited") {
@@ -728,6 +723,25 @@ TEST_SUITE("policy rate limiter") {
                                     live_safety(2), {live_policy()});
       CHECK(count_outcome(next, Outcome::pending) == 2);
       CHECK(count_outcome(next, Outcome::rate_limited) == 3);
+    }
+  }
+
+  TEST_CASE("the rate limit runs on the monotonic clock, not the server's") {
+    PolicyEngine engine;
+    const Pids roots = {100, 200};
+    const Decisions first =
+        decide(engine, independent_roots(roots), live_safety(1), {live_policy()}, monotonic_at(0));
+    CHECK(count_outcome(first, Outcome::pending) == 1);
+
+    SUBCASE("the server's clock set back an hour: a minute later a slot is free") {
+      const Decisions next = decide(engine, independent_roots(roots, k_now - 3600 * k_second),
+                                    live_safety(1), {live_policy()}, monotonic_at(k_minute));
+      CHECK(count_outcome(next, Outcome::pending) == 1);
+    }
+    SUBCASE("the server's clock set forward an hour: no slot frees early") {
+      const Decisions next = decide(engine, independent_roots(roots, k_now + 3600 * k_second),
+                                    live_safety(1), {live_policy()}, monotonic_at(k_second));
+      CHECK(count_outcome(next, Outcome::rate_limited) == 2);
     }
   }
 
@@ -793,6 +807,40 @@ TEST_SUITE("policy reporting") {
     }
   }
 
+  // The same backend (a pooled connection) `hours` later: every timestamp but
+  // backend_start moves, as when it runs a new transaction.
+  PollSnapshots hours_later(PollSnapshots snapshot, int hours) {
+    const Micros shift = hours * 3600 * k_second;
+    snapshot.activity.taken_at += shift;
+    for (LockQueue& q : snapshot.locks.queues) {
+      for (LockEntry& e : q.entries) {
+        if (e.waitstart) *e.waitstart += shift;
+      }
+    }
+    for (Backend& b : snapshot.activity.backends) {
+      for (std::optional<Micros>* t : {&b.xact_start, &b.query_start, &b.state_change}) {
+        if (*t) **t += shift;
+      }
+    }
+    return snapshot;
+  }
+
+  TEST_CASE("a pooled session that blocks again in a later transaction is news again") {
+    PolicyEngine engine;
+    const Policy policy = live_policy("p", PolicyAction::log);
+    const Decision first = only_decision(decide(engine, seed_incident(), live_safety(), {policy}));
+    CHECK(engine.note_outcome(first));
+
+    const Decision again =
+        only_decision(decide(engine, hours_later(seed_incident(), 3), live_safety(), {policy}));
+    REQUIRE(again.target.pid == first.target.pid);
+    REQUIRE(again.target.backend_start == first.target.backend_start);
+    CHECK(engine.note_outcome(again));
+    CHECK_FALSE(engine.note_outcome(again));
+    // The ended transaction is forgotten, so memory stays bounded by the live sessions.
+    CHECK(engine.note_outcome(first));
+  }
+
   TEST_CASE("sessions that ended are forgotten: the same key is news again") {
     PolicyEngine engine;
     const Policy policy = live_policy("p", PolicyAction::log);
@@ -817,6 +865,112 @@ TEST_SUITE("policy reporting") {
       backend_of(reused, 65365).backend_start = k_now - k_second;
       decide(engine, reused, live_safety(), {policy});
       CHECK(engine.note_outcome(d));
+    }
+  }
+}
+
+TEST_SUITE("policy signal confirmation") {
+  // The seed incident's root, signalled with an unknown result at monotonic time 0.
+  struct Signalled {
+    PolicyEngine engine;
+    Decision sent;
+    explicit Signalled(PolicyAction action = PolicyAction::terminate) {
+      sent = only_decision(decide(engine, seed_incident(), live_safety(),
+                                  {live_policy("p", action)}, monotonic_at(0)));
+      REQUIRE(sent.outcome == Outcome::pending);
+      sent.outcome = Outcome::unknown;
+      sent.reason = "no answer";
+      REQUIRE(engine.note_outcome(sent));
+    }
+  };
+
+  // The seed incident once its root ended: its row and its locks are gone.
+  PollSnapshots without_root() {
+    PollSnapshots s = seed_incident();
+    std::erase_if(s.activity.backends, [](const Backend& b) { return b.pid == 65365; });
+    for (LockQueue& q : s.locks.queues) {
+      std::erase_if(q.entries, [](const LockEntry& e) { return e.session == 65365; });
+    }
+    return s;
+  }
+
+  TEST_CASE("the sessions awaiting confirmation are the ones the next poll must return") {
+    // The daemon's quiet poll returns only backends that matter: without asking for this
+    // pid, a root that stopped blocking would look gone, and be confirmed terminated.
+    Signalled s;
+    CHECK(s.engine.awaiting_confirmation() == std::vector<int>{65365});
+    s.engine.confirm(Observation(without_root()), monotonic_at(k_second));
+    CHECK(s.engine.awaiting_confirmation().empty());
+  }
+
+  TEST_CASE("a terminated session gone at the next poll is confirmed terminated") {
+    Signalled s;
+    const Decisions settled = s.engine.confirm(Observation(without_root()), monotonic_at(k_second));
+    const Decision& d = only_decision(settled);
+    CHECK(d.outcome == Outcome::terminated);
+    CHECK(d.target.pid == 65365);
+    CHECK(d.reason == "confirmed by a later poll: the session is gone");
+    CHECK(s.engine.confirm(Observation(without_root()), monotonic_at(2 * k_second)).empty());
+  }
+
+  TEST_CASE("a pid now used by another session counts as gone") {
+    Signalled s;
+    PollSnapshots reused = seed_incident();
+    backend_of(reused, 65365).backend_start = k_now - k_second;
+    CHECK(only_decision(s.engine.confirm(Observation(reused), monotonic_at(k_second))).outcome ==
+          Outcome::terminated);
+  }
+
+  TEST_CASE("still there: no confirmation yet, not signalled again, no rate-limit slot taken") {
+    Signalled s;
+    CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(k_second)).empty());
+    PollSnapshots two = seed_incident();
+    const PollSnapshots other = independent_roots({500});
+    two.activity.backends.insert(two.activity.backends.end(), other.activity.backends.begin(),
+                                 other.activity.backends.end());
+    two.locks.queues.insert(two.locks.queues.end(), other.locks.queues.begin(),
+                            other.locks.queues.end());
+    // Two a minute: the first signal took one; the root awaiting confirmation takes none.
+    const Decisions next =
+        decide(s.engine, two, live_safety(2), {live_policy("p", PolicyAction::terminate)},
+               monotonic_at(k_second));
+    REQUIRE(next.size() == 2);
+    CHECK(next[0].target.pid == 65365);
+    CHECK(next[0].outcome == Outcome::unknown);
+    CHECK_FALSE(s.engine.note_outcome(next[0]));  // the same unknown is no news
+    CHECK(next[1].outcome == Outcome::pending);   // the second slot went to the other root
+  }
+
+  TEST_CASE("still unchanged after the window: failed, and the session may be decided again") {
+    Signalled s;
+    CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(9 * k_second)).empty());
+    const Decision& d =
+        only_decision(s.engine.confirm(Observation(seed_incident()), monotonic_at(10 * k_second)));
+    CHECK(d.outcome == Outcome::failed);
+    CHECK(d.reason == "still unchanged 10s after the signal (no answer)");
+    const Decision again = only_decision(decide(s.engine, seed_incident(), live_safety(),
+                                                {live_policy()}, monotonic_at(10 * k_second)));
+    CHECK(again.outcome == Outcome::pending);
+  }
+
+  TEST_CASE("a cancel is confirmed when the statement ended, or the session") {
+    SUBCASE("state_change moved") {
+      Signalled s(PolicyAction::cancel);
+      PollSnapshots later = seed_incident();
+      *backend_of(later, 65365).state_change += k_second;
+      const Decision& d =
+          only_decision(s.engine.confirm(Observation(later), monotonic_at(k_second)));
+      CHECK(d.outcome == Outcome::cancelled);
+      CHECK(d.reason == "confirmed by a later poll: the statement ended");
+    }
+    SUBCASE("the session is gone") {
+      Signalled s(PolicyAction::cancel);
+      CHECK(only_decision(s.engine.confirm(Observation(without_root()), monotonic_at(k_second)))
+                .outcome == Outcome::cancelled);
+    }
+    SUBCASE("unchanged: not yet") {
+      Signalled s(PolicyAction::cancel);
+      CHECK(s.engine.confirm(Observation(seed_incident()), monotonic_at(k_second)).empty());
     }
   }
 }

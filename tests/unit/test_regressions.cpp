@@ -83,7 +83,7 @@ TEST_SUITE("regressions") {
                                 .worker_of(200)
                                 .build());
       PolicyEngine engine;
-      CHECK(engine.decide(obs, live, {any_active}).empty());
+      CHECK(engine.decide(obs, live, {any_active}, MonotonicTime{}).empty());
     }
     SUBCASE("a root holding up a leader and its workers holds up one backend") {
       const Observation obs(SnapshotBuilder()
@@ -96,7 +96,7 @@ TEST_SUITE("regressions") {
                                 .worker_of(200)
                                 .build());
       PolicyEngine engine;
-      const auto decisions = engine.decide(obs, live, {any_active});
+      const auto decisions = engine.decide(obs, live, {any_active}, MonotonicTime{});
       REQUIRE(decisions.size() == 1);
       CHECK(decisions[0].target.pid == 100);
       CHECK(decisions[0].blocked_total == 1);

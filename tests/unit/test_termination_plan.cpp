@@ -103,6 +103,8 @@ TEST_SUITE("termination plan") {
     CHECK(termination_failed(pid, one));
     one[0].outcome = Outcome::terminated;
     CHECK_FALSE(termination_failed(pid, one));
+    one[0].outcome = Outcome::unknown;  // signalled, not seen gone
+    CHECK(termination_failed(pid, one));
     CHECK(termination_failed(pid, {}));  // no such pid
   }
 
