@@ -158,18 +158,18 @@ def test_an_advisory_lock_held_elsewhere_is_a_conflict_for_the_same_key(cluster,
 
 def test_names_resolve_on_the_search_path_the_migration_sets(cluster, sessions):
     run(cluster, "DROP SCHEMA IF EXISTS pf_app CASCADE; CREATE SCHEMA pf_app; "
-                 "CREATE TABLE pf_app.ledger (id int)")
-    reader = sessions.idle_in_transaction("SELECT count(*) FROM pf_app.ledger", "report")
-    migration = "SET search_path = pf_app, public; ALTER TABLE ledger ADD COLUMN note text"
+                 "CREATE TABLE pf_app.pf_ledger (id int)")
+    reader = sessions.idle_in_transaction("SELECT count(*) FROM pf_app.pf_ledger", "report")
+    migration = "SET search_path = pf_app, public; ALTER TABLE pf_ledger ADD COLUMN note text"
 
     result = cli(cluster, "preflight", "--sql", migration)
 
-    # Without following the SET, "ledger" would resolve to nothing and look clear.
+    # Without following the SET, "pf_ledger" would resolve to nothing and look clear.
     assert result.returncode == 1, explain(result)
-    assert re.search(rf"^    {reader} +ledger +AccessShareLock ", result.stdout, re.M), \
+    assert re.search(rf"^    {reader} +pf_ledger +AccessShareLock ", result.stdout, re.M), \
         result.stdout
-    result = cli(cluster, "preflight", "--sql", "ALTER TABLE ledger ADD COLUMN note text")
-    assert result.returncode == 0 and "not found: ledger" in result.stdout, explain(result)
+    result = cli(cluster, "preflight", "--sql", "ALTER TABLE pf_ledger ADD COLUMN note text")
+    assert result.returncode == 0 and "not found: pf_ledger" in result.stdout, explain(result)
 
 
 def test_statements_it_cannot_classify_are_never_clear(cluster):
