@@ -29,7 +29,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpqxx-6.4 libspdlog1.10 libfmt9 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libtomlplusplus3 libsystemd0 libcivetweb1 libssl3 \
+      libtomlplusplus3 libsystemd0 libcivetweb1 libssl3 libpg-query1504.0 \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # Fixed numeric uid/gid so Kubernetes runAsNonRoot can verify it.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan+UBSan) and runs each for SECONDS
 # (default 10: the bounded run of the test command; use e.g. 600 for a real session).
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: query_normaliser dsn_redaction config duration
-#                                             pg_array
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: query_normaliser dsn_redaction config
+#                                             duration pg_array json_reader ddl_classifier
 # The corpora in tests/fuzz/corpus are read, never written: new inputs go to a temp dir
 # (add interesting ones by hand). A crash leaves crash-* in build-fuzz/ and exits non-zero;
 # turn it into a unit test before fixing it.
@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(query_normaliser dsn_redaction config duration pg_array)
+[[ ${#targets[@]} -gt 0 ]] || targets=(query_normaliser dsn_redaction config duration pg_array
+                                        json_reader ddl_classifier)
 
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOCKWATCH_FUZZ=ON \
   -DLOCKWATCH_SANITIZE=address,undefined -DBUILD_TESTING=ON >/dev/null

@@ -13,6 +13,8 @@ build_pkgs=(
   # [http] TLS (libpq-dev pulls libssl-dev in too; named because we link it) and basic
   # auth hashes (crypt_r, crypt_gensalt_rn)
   libssl-dev libcrypt-dev
+  # PostgreSQL 15's own parser, for preflight --sql's lock classifier
+  libpg-query-dev
   # the man pages and bash completion, generated from the binary's --help
   python3
 )

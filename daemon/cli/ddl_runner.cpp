@@ -12,6 +12,7 @@ namespace lockwatch {
 namespace {
 
 constexpr auto k_report_interval = std::chrono::seconds(1);
+constexpr auto k_interrupt_poll = std::chrono::milliseconds(100);
 constexpr std::size_t k_blocker_query_chars = 40;
 constexpr const char* k_lock_not_available = "55P03";
 constexpr const char* k_query_canceled = "57014";
@@ -50,14 +51,16 @@ ActivityOptions report_options(const WatchConfig& watch) {
 }  // namespace
 
 DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
-                     const WatchConfig& watch, std::ostream& out)
+                     const WatchConfig& watch, std::ostream& out,
+                     const std::atomic<bool>& interrupted)
     : m_ddl(ddl),
       m_report(report),
       m_options(report_options(watch)),
       m_lock_timeout(request.lock_timeout),
       m_statement_timeout(request.statement_timeout),
       m_step_deadline(step_deadline(watch)),
-      m_out(out) {
+      m_out(out),
+      m_interrupted(interrupted) {
   // The session pins search_path to pg_catalog for the watchdog's own queries; the DDL
   // must resolve names as it would in psql.
   m_ddl_pid = within_deadline(m_ddl.abort_switch(), m_step_deadline, "ddl", [this] {
@@ -74,11 +77,65 @@ DdlRunner::DdlRunner(Session& ddl, Session& report, const DdlRequest& request,
 void DdlRunner::prepare() {
   within_deadline(m_ddl.abort_switch(), m_step_deadline, "ddl", [this] {
     pqxx::nontransaction tx(m_ddl.connection());
-    // SQL with its own BEGIN leaves the session in a failed transaction after a timeout.
-    tx.exec("ROLLBACK");
     tx.exec("SET lock_timeout = " + milliseconds(m_lock_timeout) +
             "; SET statement_timeout = " + milliseconds(m_statement_timeout));
   });
+}
+
+// Whether the DDL session sits in a transaction (open or failed), as the server says: its
+// state is set before the result of the last statement reaches us. A ROLLBACK outside a
+// transaction would put a warning in the server's log, so one is sent only when needed.
+bool DdlRunner::in_transaction() {
+  try {
+    return within_deadline(m_report.abort_switch(), m_step_deadline, "ddl", [this] {
+      pqxx::nontransaction tx(m_report.connection());
+      const pqxx::result r =
+          tx.exec_params("SELECT a.state FROM pg_catalog.pg_stat_get_activity($1) AS a", ddl_pid());
+      return r.empty() || r[0][0].is_null() ||
+             r[0][0].as<std::string>().starts_with("idle in transaction");
+    });
+  } catch (const std::exception&) {
+    return true;  // cannot tell: a stray warning is better than a transaction left open
+  }
+}
+
+// SQL with its own BEGIN leaves the session in a transaction after a failure; one it
+// did not end after a success is not committed for it.
+void DdlRunner::settle(DdlAttempt& attempt) {
+  if (!in_transaction()) return;
+  try {
+    within_deadline(m_ddl.abort_switch(), m_step_deadline, "ddl",
+                    [this] { pqxx::nontransaction(m_ddl.connection()).exec("ROLLBACK"); });
+  } catch (const std::exception& e) {
+    attempt.result = AttemptResult::error;
+    attempt.error = "could not roll back: " + one_line(e.what());
+    return;
+  }
+  if (attempt.result == AttemptResult::done) {
+    attempt.result = AttemptResult::error;
+    attempt.error =
+        "the SQL began a transaction and did not end it; it was rolled back (end it with COMMIT)";
+  }
+}
+
+DdlAttempt DdlRunner::drop_index(const std::string& index, int number, Duration lock_timeout) {
+  DdlAttempt attempt;
+  attempt.number = number;
+  const auto started = Clock::now();
+  m_lock_timeout = lock_timeout;
+  m_cancelled = false;
+  try {
+    prepare();
+  } catch (const std::exception& e) {
+    attempt.result = AttemptResult::error;
+    attempt.error = one_line(e.what());
+    return attempt;
+  }
+  const Execution done = execute("DROP INDEX CONCURRENTLY IF EXISTS " + index);
+  attempt.result = done.result;
+  attempt.error = done.error;
+  attempt.took = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  return attempt;
 }
 
 DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
@@ -86,7 +143,12 @@ DdlRunner::Execution DdlRunner::execute(const std::string& sql) {
     pqxx::nontransaction tx(m_ddl.connection());
     tx.exec(sql);
     return {};
+  } catch (const pqxx::deadlock_detected& e) {  // not an sql_error in libpqxx 6
+    return {AttemptResult::deadlock, one_line(e.what())};
   } catch (const pqxx::sql_error& e) {
+    if (m_interrupted && e.sqlstate() == k_query_canceled) {
+      return {AttemptResult::interrupted, one_line(e.what())};
+    }
     if (m_cancelled && e.sqlstate() == k_query_canceled) {
       return {AttemptResult::lock_timeout,
               "waited on a lock for lock_timeout " + format_duration(m_lock_timeout) +
@@ -141,10 +203,11 @@ void DdlRunner::hold_to_lock_timeout(bool waiting) {
   }
 }
 
-DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
+DdlAttempt DdlRunner::attempt(const std::string& sql, int number, Duration lock_timeout) {
   DdlAttempt attempt;
   attempt.number = number;
   const auto started = Clock::now();
+  m_lock_timeout = lock_timeout;
   m_waiting_since.reset();
   m_cancelled = false;
   try {
@@ -155,9 +218,17 @@ DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
     return attempt;
   }
   auto running = std::async(std::launch::async, [this, &sql] { return execute(sql); });
-  // Look once before a short lock_timeout expires, then every second.
+  // Look once before a short lock_timeout expires, then every second; watch for Ctrl-C
+  // in between.
   auto next = started + std::min<Clock::duration>(k_report_interval, m_lock_timeout / 2);
-  while (running.wait_until(next) == std::future_status::timeout) {
+  bool interrupt_sent = false;
+  while (running.wait_until(std::min(next, Clock::now() + k_interrupt_poll)) ==
+         std::future_status::timeout) {
+    if (m_interrupted && !interrupt_sent) {
+      m_ddl.connection().cancel_query();  // PQcancel: the server ends the statement
+      interrupt_sent = true;
+    }
+    if (interrupt_sent || Clock::now() < next) continue;
     hold_to_lock_timeout(report(attempt));
     next = Clock::now() + k_report_interval;
     if (m_waiting_since && !m_cancelled) next = std::min(next, *m_waiting_since + m_lock_timeout);
@@ -166,6 +237,7 @@ DdlAttempt DdlRunner::attempt(const std::string& sql, int number) {
   attempt.result = done.result;
   attempt.error = done.error;
   attempt.took = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  settle(attempt);
   return attempt;
 }
 

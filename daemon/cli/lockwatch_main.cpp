@@ -21,7 +21,7 @@ commands:
   run           run the daemon (poll, /metrics, /chains, /healthz, policies)
   check         audit the connections and draw the blocking chains as a tree
   terminate     end a session, or idle-in-transaction ones, with the daemon's protections
-  preflight     could a migration take its lock on these tables now without queueing?
+  preflight     which locks a migration takes, its safer form, and who would block it now
   ddl           run DDL under lock_timeout with retries, showing what blocks each attempt
   config check  validate a config file
   hash-password print a bcrypt hash of a password (stdin) for [http.basic_auth_users]

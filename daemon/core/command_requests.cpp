@@ -98,11 +98,26 @@ Expected<RetryDelay> retry_delay_option(const Arguments& args, RetryDelay fallba
   return args.has("retry-delay") ? parse_retry_delay(args.get("retry-delay")) : fallback;
 }
 
-std::optional<Error> check_tables(const Arguments& args) {
-  const std::vector<std::string> tables = args.all("table");
-  if (tables.empty()) return Error{"give at least one --table NAME"};
-  for (const std::string& table : tables) {
+std::optional<Error> check_preflight_source(const Arguments& args) {
+  const int sources =
+      (args.has("table") ? 1 : 0) + (args.has("sql") ? 1 : 0) + (args.has("file") ? 1 : 0);
+  if (sources == 0) return Error{"give --table NAME, --sql \"...\" or --file F"};
+  if (sources > 1) return Error{"give only one of --table, --sql and --file"};
+  for (const std::string& table : args.all("table")) {
     if (table.empty()) return Error{"--table: empty table name"};
+  }
+  if (args.has("table") && args.has("trace")) {
+    return Error{"--trace runs statements: give them with --sql or --file"};
+  }
+  if (!args.has("table") && args.has("lock-mode")) {
+    return Error{
+        "--lock-mode goes with --table: each statement of --sql and --file is checked "
+        "for the locks it takes"};
+  }
+  if (args.has("trace") && args.get("trace").empty()) return Error{"--trace: empty database name"};
+  if (args.has("file") && args.get("file").empty()) return Error{"--file: empty file name"};
+  if (args.has("sql") && args.get("sql").find_first_not_of(" \t\r\n;") == std::string::npos) {
+    return Error{"--sql: no SQL given"};
   }
   return std::nullopt;
 }
@@ -190,18 +205,43 @@ when it is protected, vanished or does not exist; 1 too when confirmation is dec
 
 const CommandSpec& preflight_spec() {
   static const CommandSpec k_spec{
-      "pg_lockwatch preflight --table NAME [--table NAME ...] [--lock-mode MODE]\n"
+      "pg_lockwatch preflight (--table NAME [--table NAME ...] [--lock-mode MODE]\n"
+      "                              | --sql \"...\" | --file F [--trace DATABASE])\n"
       "                              [--max-xact-age 30s] [--json] [--dsn DSN] [--config FILE]",
-      R"(Answers "could a migration take MODE on these tables right now without queueing?".
-Lists every session holding a lock on them that conflicts with MODE, the requests already
-queued on them that conflict with MODE (a new request queues behind those), and every
-transaction in this database older than --max-xact-age (0s: do not list them).
-MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER TABLE's), "SHARE
-UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
-Exit 0 clear, 1 not clear.
+      R"(Answers "could this migration take its locks right now without queueing?".
+With --table: the footprint of a DDL taking MODE on the tables, whatever the DDL: each
+table, its partitions and inheritance children (recursively), their indexes and TOAST
+tables, all at MODE. MODE is any table lock mode: "ACCESS EXCLUSIVE" (the default, ALTER
+TABLE's), "SHARE UPDATE EXCLUSIVE", ShareLock, row_exclusive, ...
+With --sql or --file (- for stdin): pg_lockwatch parses the statements with PostgreSQL's
+own parser (libpg_query, PostgreSQL 15) and says for each which relations it locks in which mode
+(foreign keys lock both tables; DROP, TRUNCATE, rewrites, REINDEX, VACUUM FULL, CLUSTER,
+REFRESH, RENAME ...), whether it rewrites or scans a table under its lock, the safer
+form and the lock that takes (NOT VALID then VALIDATE, CONCURRENTLY, SET NOT NULL through
+a validated CHECK), a missing lock_timeout, and locks held across a transaction. A
+statement it cannot classify is reported as such, assumed ACCESS EXCLUSIVE on what it
+names, and is never clear. Nothing is run unless --trace.
+Either way every session holding a conflicting lock on any relation of the footprint is
+listed with the relation and mode it holds, and so is every conflicting request already
+queued there (a new request queues behind those), and every transaction in this database
+older than --max-xact-age (0s: do not list them).
+--trace DATABASE runs the statements for real in the database the command connects to,
+which must be DATABASE (say it to show you know it is disposable): in one transaction,
+each in a savepoint, under --trace-lock-timeout and a 60s statement_timeout, then rolled
+back. The locks each took, read from pg_locks, are printed beside the prediction, and a
+lock the prediction missed makes the result not clear (and is checked for conflicts too).
+Not run: BEGIN/COMMIT, lock_timeout settings, what cannot run in a transaction block
+(CONCURRENTLY, VACUUM), COPY FROM, DO, CALL and calls of unknown functions.
+Exit 0 clear, 1 not clear (a conflict, an old transaction, an unclassified statement or a
+missed lock), 2 a syntax error, a missing table (--table) or another usage error.
 )",
       {{"table", true, true, "a table, schema-qualified or on the search_path (repeatable)"},
-       {"lock-mode", true, false, "the lock the migration needs (default ACCESS EXCLUSIVE)"},
+       {"lock-mode", true, false,
+        "with --table: the lock the DDL needs (default ACCESS EXCLUSIVE)"},
+       {"sql", true, false, "the statements of the migration"},
+       {"file", true, false, "read the statements from this file (- for stdin)"},
+       {"trace", true, false, "run them, rolled back, in this (disposable) database and compare"},
+       {"trace-lock-timeout", true, false, "lock_timeout of the traced statements (default 1s)"},
        {"max-xact-age", true, false, "list transactions older than this (default 30s)"},
        json_option(),
        dsn_option(),
@@ -213,19 +253,28 @@ Exit 0 clear, 1 not clear.
 const CommandSpec& ddl_spec() {
   static const CommandSpec k_spec{
       "pg_lockwatch ddl (--file F | --sql \"...\") [--lock-timeout 2s] [--retries 10]\n"
-      "                        [--retry-delay 5s..60s] [--statement-timeout 0s]\n"
-      "                        [--allow-pooler] [--dsn DSN] [--config FILE]",
+      "                        [--retry-delay 5s..60s] [--max-wait 0s] [--statement-timeout 0s]\n"
+      "                        [--drop-invalid] [--allow-pooler] [--dsn DSN] [--config FILE]",
       R"(Runs DDL on a direct connection so that it never queues for long: every attempt
 runs under lock_timeout (SET again before each), and an attempt that hits it is rolled
 back and retried after a pause that backs off, jittered, between the --retry-delay bounds.
 While an attempt waits, the chain of sessions in front of it is printed every second
-(read from a second session). Only lock timeouts are retried; any other error (a syntax
-error, say) stops at once. The SQL runs as one implicit transaction unless it has its own
-BEGIN/COMMIT. A summary of the attempts ends the output.
-CREATE INDEX CONCURRENTLY that times out leaves an INVALID index behind, which a retry
-does not remove (and IF NOT EXISTS would then accept): drop it before trying again.
+(read from a second session). Lock timeouts and deadlocks (PostgreSQL ended this DDL to
+break one) are retried; any other error (a syntax error, say) stops at once. --max-wait
+bounds the whole run: pauses and each attempt's lock_timeout are cut to fit, and no
+attempt starts once it is spent (an attempt that has its locks runs on, under
+--statement-timeout). The SQL runs as one implicit transaction unless it has its own
+BEGIN/COMMIT; after a failure pg_lockwatch rolls such a transaction back, and SQL that
+leaves one open is an error (nothing is committed for it). A summary ends the output.
+A CREATE INDEX CONCURRENTLY that fails leaves an INVALID index behind, which a retry does
+not remove (and IF NOT EXISTS would then accept): pg_lockwatch reports it and stops, or,
+with --drop-invalid, drops it (DROP INDEX CONCURRENTLY) and retries; one that an earlier
+run left is refused before the first attempt, or dropped with --drop-invalid.
+Ctrl-C (or SIGTERM) cancels the running statement on the server, so that nothing stays
+queued there, and stops; a second Ctrl-C exits at once.
 Refuses to run through a pooler or proxy unless --allow-pooler.
-Exit 0 done, 1 gave up (every attempt timed out), 2 any other error.
+Exit 0 done, 1 gave up (every attempt timed out or deadlocked, the budget is spent, an
+INVALID index is in the way, or interrupted), 2 any other error.
 )",
       {{"file", true, false, "read the SQL from this file (- for stdin)"},
        {"sql", true, false, "the SQL to run"},
@@ -233,6 +282,8 @@ Exit 0 done, 1 gave up (every attempt timed out), 2 any other error.
        {"retries", true, false, "retries after the first attempt (default 10)"},
        {"retry-delay", true, false, "pause between attempts, MIN..MAX or fixed (default 5s..60s)"},
        {"statement-timeout", true, false, "statement_timeout of each attempt (default 0s: none)"},
+       {"max-wait", true, false, "give up once this much time has passed (default 0s: no limit)"},
+       {"drop-invalid", false, false, "drop an INVALID index a failed CONCURRENTLY build left"},
        allow_pooler_option(),
        dsn_option(),
        config_option(),
@@ -280,13 +331,21 @@ Expected<TerminateRequest> terminate_request(const Arguments& args) {
 
 Expected<PreflightRequest> preflight_request(const Arguments& args) {
   if (auto error = no_positionals(args)) return *error;
-  if (auto error = check_tables(args)) return *error;
+  if (auto error = check_preflight_source(args)) return *error;
   PreflightRequest r;
   r.connection = connection_of(args);
   r.tables = args.all("table");
+  r.sql = args.get("sql");
+  r.file = args.get("file");
+  r.trace_database = args.get("trace");
   if (auto error = assign(lock_mode_option(args, r.lock_mode), r.lock_mode)) return *error;
   const auto max_age = duration_option(args, "max-xact-age", r.max_xact_age);
   if (auto error = assign(max_age, r.max_xact_age)) return *error;
+  const auto trace_timeout = duration_option(args, "trace-lock-timeout", r.trace_lock_timeout);
+  if (auto error = assign(trace_timeout, r.trace_lock_timeout)) return *error;
+  if (r.trace_lock_timeout.count() == 0) {
+    return Error{"--trace-lock-timeout must be more than 0: the trace must never queue for long"};
+  }
   r.json = args.has("json");
   return r;
 }
@@ -303,6 +362,8 @@ Expected<DdlRequest> ddl_request(const Arguments& args) {
     return *error;
   }
   if (auto error = assign(retry_delay_option(args, r.retry_delay), r.retry_delay)) return *error;
+  if (auto error = assign(duration_option(args, "max-wait", r.max_wait), r.max_wait)) return *error;
+  r.drop_invalid = args.has("drop-invalid");
   return r;
 }
 

@@ -55,11 +55,17 @@ struct TerminateRequest {
   bool json = false;
 };
 
+// Either tables (and the mode a DDL on them needs), or statements (--sql, or --file; "-"
+// for stdin) whose locks are predicted from PostgreSQL's parse tree.
 struct PreflightRequest {
   ConnectionRequest connection;
   std::vector<std::string> tables;
   LockMode lock_mode = LockMode::access_exclusive;
+  std::string sql;
+  std::string file;
   Duration max_xact_age = std::chrono::seconds(30);  // 0: do not list old transactions
+  std::string trace_database;  // --trace: run the statements there, rolled back, and compare
+  Duration trace_lock_timeout = std::chrono::seconds(1);
   bool json = false;
 };
 
@@ -71,6 +77,8 @@ struct DdlRequest {
   int retries = 10;                                 // after the first attempt
   RetryDelay retry_delay;
   Duration statement_timeout{0};  // 0: no limit once the locks are taken
+  Duration max_wait{0};           // 0: no budget; else stop retrying once it is spent
+  bool drop_invalid = false;      // drop an INVALID index a failed CONCURRENTLY build left
 };
 
 // Each validates parsed arguments into a request; errors are one line naming the option.

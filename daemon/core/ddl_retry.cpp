@@ -43,16 +43,36 @@ Duration retry_pause(const RetryDelay& delay, int retry, double unit_random) {
   return std::clamp(pause, delay.min, delay.max);
 }
 
+bool retryable(AttemptResult result) {
+  return result == AttemptResult::lock_timeout || result == AttemptResult::deadlock;
+}
+
+NextAttempt plan_attempt(Duration max_wait, Duration elapsed, Duration pause,
+                         Duration lock_timeout) {
+  if (max_wait.count() <= 0) return NextAttempt{true, pause, lock_timeout};
+  const Duration left = max_wait - elapsed;
+  if (left < k_min_attempt) return NextAttempt{false, Duration{0}, Duration{0}};
+  const Duration cut_pause = std::min(pause, left - k_min_attempt);
+  return NextAttempt{true, cut_pause, std::min(lock_timeout, left - cut_pause)};
+}
+
 std::string describe_attempt(const DdlAttempt& a) {
-  std::string text = "attempt " + std::to_string(a.number) + ": ";
+  std::string text =
+      "attempt " + std::to_string(a.number) + ": " + (a.step.empty() ? "" : a.step + ": ");
   switch (a.result) {
     case AttemptResult::done:
       return text + "done in " + took_text(a.took);
     case AttemptResult::lock_timeout:
       text += "lock timeout after " + took_text(a.took);
       return a.blocked_by.empty() ? text : text + " (blocked by " + a.blocked_by + ")";
+    case AttemptResult::deadlock:
+      text += "deadlock after " + took_text(a.took) + ", PostgreSQL chose this DDL to end";
+      return a.blocked_by.empty() ? text : text + " (waiting behind " + a.blocked_by + ")";
     case AttemptResult::error:
       return text + "failed after " + took_text(a.took) + ": " + a.error;
+    case AttemptResult::interrupted:
+      return text + "interrupted after " + took_text(a.took) +
+             ": the statement was cancelled on the server";
   }
   return text;
 }
@@ -64,9 +84,12 @@ std::string summarise_attempts(std::span<const DdlAttempt> attempts, Duration to
     case AttemptResult::done:
       return "done after " + attempts_text(attempts.size()) + in;
     case AttemptResult::lock_timeout:
+    case AttemptResult::deadlock:
       return "gave up after " + attempts_text(attempts.size()) + in;
     case AttemptResult::error:
       return "failed on attempt " + std::to_string(attempts.back().number) + in;
+    case AttemptResult::interrupted:
+      return "interrupted on attempt " + std::to_string(attempts.back().number) + in;
   }
   return "";
 }

@@ -2,22 +2,60 @@
 
 #include <algorithm>
 
-#include "core/json_writer.hpp"
-#include "core/text_format.hpp"
-
 namespace lockwatch {
 namespace {
 
-constexpr std::size_t k_query_chars = 60;
-
-bool conflicts_with(const RelationLock& lock, LockMode wanted) {
-  const auto mode = parse_lock_mode(lock.mode);
+bool conflicts_with(const std::string& held, LockMode wanted) {
+  const auto mode = parse_lock_mode(held);
   return mode && conflicts(*mode, wanted);
 }
 
-TableLock table_lock(const RelationLock& lock, const Observation& obs) {
-  const Backend* b = obs.backend(lock.pid);
-  return TableLock{lock, b ? std::optional(audited(*b, obs.now())) : std::nullopt};
+bool same_key(const AdvisoryTarget& a, const AdvisoryTarget& b) {
+  return a.classid == b.classid && a.objid == b.objid && a.objsubid == b.objsubid;
+}
+
+// The statement's wanted locks that `lock` conflicts with.
+std::vector<ConflictLock> conflicting(const StatementCheck& check, const HeldLock& lock) {
+  std::vector<ConflictLock> out;
+  if (lock.advisory) {
+    for (const AdvisoryTarget& a : check.statement.advisory) {
+      if (same_key(a, lock.key) && conflicts_with(lock.mode, a.mode)) {
+        out.push_back({"advisory lock " + advisory_key_text(lock.key), "", lock.mode, a.mode});
+      }
+    }
+    return out;
+  }
+  const FootprintLock* strongest = nullptr;  // one line per lock: the strongest mode wanted
+  for (const FootprintLock& f : check.footprint.locks) {
+    if (f.oid != lock.relation || !conflicts_with(lock.mode, f.mode)) continue;
+    if (!strongest || static_cast<int>(f.mode) > static_cast<int>(strongest->mode)) strongest = &f;
+  }
+  if (strongest) out.push_back({strongest->relation, strongest->via, lock.mode, strongest->mode});
+  return out;
+}
+
+void add_conflict(std::vector<ConflictingSession>& sessions, const HeldLock& lock,
+                  std::vector<ConflictLock> found, const Observation& obs) {
+  auto it = std::find_if(sessions.begin(), sessions.end(),
+                         [&](const ConflictingSession& s) { return s.pid == lock.pid; });
+  if (it == sessions.end()) {
+    ConflictingSession s;
+    s.pid = lock.pid;
+    const Backend* b = lock.pid == 0 ? nullptr : obs.backend(lock.pid);
+    if (b) s.session = audited(*b, obs.now());
+    sessions.push_back(std::move(s));
+    it = sessions.end() - 1;
+  }
+  for (ConflictLock& c : found) it->locks.push_back(std::move(c));
+}
+
+void find_conflicts(StatementCheck& check, const std::vector<HeldLock>& locks,
+                    const Observation& obs) {
+  for (const HeldLock& lock : locks) {
+    std::vector<ConflictLock> found = conflicting(check, lock);
+    if (found.empty()) continue;
+    add_conflict(lock.granted ? check.holders : check.queued, lock, std::move(found), obs);
+  }
 }
 
 std::vector<AuditedSession> old_transactions(const Observation& obs, Duration limit,
@@ -36,102 +74,68 @@ std::vector<AuditedSession> old_transactions(const Observation& obs, Duration li
   return out;
 }
 
-std::string or_dash(const std::string& text) {
-  return text.empty() ? "-" : text;
-}
-
-std::string locks_text(const std::vector<TableLock>& locks) {
-  TextTable table;
-  table.add_row({"PID", "TABLE", "MODE", "USER", "APPLICATION", "STATE", "XACT", "QUERY"});
-  for (const TableLock& l : locks) {
-    if (!l.session) {
-      const char* who = l.lock.pid == 0 ? "prepared transaction" : "ended";
-      table.add_row({std::to_string(l.lock.pid), l.lock.relation, l.lock.mode, "-", "-", who});
-      continue;
+// The missing names of each check that an earlier statement creates.
+void note_created_earlier(std::vector<StatementCheck>& checks) {
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    for (const std::string& missing : checks[i].footprint.missing) {
+      for (std::size_t j = 0; j < i; ++j) {
+        const auto& made = checks[j].statement.creates;
+        const bool found = std::any_of(made.begin(), made.end(), [&](const RelationName& r) {
+          return r.sql() == missing || RelationName{"", r.name}.sql() == missing;
+        });
+        if (found) {
+          checks[i].created_earlier.push_back(missing);
+          break;
+        }
+      }
     }
-    const AuditedSession& s = *l.session;
-    table.add_row({std::to_string(s.pid), l.lock.relation, l.lock.mode, or_dash(s.usename),
-                   or_dash(s.application_name),
-                   or_dash(s.state) + " " + whole_seconds(s.state_age_seconds),
-                   whole_seconds(s.xact_age_seconds), shorten(s.query, k_query_chars)});
   }
-  return table.render();
-}
-
-std::string section(const std::string& title, std::size_t count, const std::string& body) {
-  return title + " (" + std::to_string(count) + "):" + (count == 0 ? " none\n" : "\n" + body);
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-void write_locks(JsonWriter& json, const char* key, const std::vector<TableLock>& locks) {
-  json.key(key).begin_array();
-  for (const TableLock& l : locks) {
-    json.begin_object().key("pid").value(l.lock.pid);
-    json.key("table").value(l.lock.relation).key("mode").value(l.lock.mode);
-    json.key("session");
-    if (l.session) {
-      write_session_json(json, *l.session);
-    } else {
-      json.null();
-    }
-    json.end_object();
-  }
-  json.end_array();
 }
 
 }  // namespace
 
-PreflightReport assess_preflight(const PreflightRequest& request, const Observation& observation,
-                                 const std::vector<RelationLock>& locks,
-                                 const std::string& database) {
+void attach_trace(StatementCheck& check, StatementTrace trace) {
+  check.comparison = compare_trace(check.footprint, check.statement.advisory, trace);
+  for (const TracedLock& l : trace.locks) {
+    const auto mode = parse_lock_mode(l.mode);
+    if (l.advisory || !l.existed || !mode) continue;
+    const bool predicted =
+        std::any_of(check.footprint.locks.begin(), check.footprint.locks.end(),
+                    [&](const FootprintLock& f) { return f.oid == l.oid && f.mode == *mode; });
+    if (!predicted) check.footprint.locks.push_back({l.oid, l.relation, *mode, "seen by --trace"});
+  }
+  check.trace = std::move(trace);
+}
+
+bool PreflightReport::clear() const {
+  return old_transactions.empty() && std::all_of(statements.begin(), statements.end(),
+                                                 [](const StatementCheck& s) { return s.clear(); });
+}
+
+StatementCheck table_check(const PreflightRequest& request) {
+  StatementCheck check;
+  check.statement.number = 1;
+  check.statement.kind = "DDL";
+  for (const std::string& table : request.tables) {
+    check.statement.locks.push_back(table_target(table, request.lock_mode));
+  }
+  return check;
+}
+
+PreflightReport assess_preflight(const PreflightRequest& request,
+                                 std::vector<StatementCheck> checks, const Observation& observation,
+                                 const std::vector<HeldLock>& locks, const std::string& database) {
   PreflightReport report;
+  report.from_sql = request.tables.empty();
   report.lock_mode = request.lock_mode;
   report.tables = request.tables;
+  report.trace_database = request.trace_database;
   report.max_xact_age = request.max_xact_age;
-  for (const RelationLock& lock : locks) {
-    if (!conflicts_with(lock, request.lock_mode)) continue;
-    (lock.granted ? report.holders : report.queued).push_back(table_lock(lock, observation));
-  }
+  for (StatementCheck& check : checks) find_conflicts(check, locks, observation);
+  note_created_earlier(checks);
+  report.statements = std::move(checks);
   report.old_transactions = old_transactions(observation, request.max_xact_age, database);
   return report;
-}
-
-std::string render_preflight_text(const PreflightReport& r) {
-  std::string out = "preflight: " + sql_name(r.lock_mode) + " on " + joined(r.tables) + ": ";
-  const std::string age = format_duration(r.max_xact_age);
-  if (r.clear()) {
-    return out + "clear (no conflicting lock, nothing queued" +
-           (r.max_xact_age.count() > 0 ? ", no transaction older than " + age : "") + ")\n";
-  }
-  out += "NOT CLEAR\n";
-  out += section("holding a conflicting lock", r.holders.size(), locks_text(r.holders));
-  out += section("queued for a conflicting lock", r.queued.size(), locks_text(r.queued));
-  if (r.max_xact_age.count() > 0) {
-    out += section("transactions older than " + age, r.old_transactions.size(),
-                   render_sessions_text(r.old_transactions));
-  }
-  return out;
-}
-
-std::string render_preflight_json(const PreflightReport& r) {
-  JsonWriter json;
-  json.begin_object().key("clear").value(r.clear());
-  json.key("lock_mode").value(sql_name(r.lock_mode));
-  json.key("tables").begin_array();
-  for (const std::string& table : r.tables) json.value(table);
-  json.end_array();
-  json.key("max_xact_age_seconds").value(std::chrono::duration<double>(r.max_xact_age).count());
-  write_locks(json, "holders", r.holders);
-  write_locks(json, "queued", r.queued);
-  json.key("old_transactions");
-  write_sessions_json(json, r.old_transactions);
-  json.end_object();
-  return json.str();
 }
 
 }  // namespace lockwatch

@@ -1,17 +1,15 @@
 #pragma once
 
 #include <pqxx/pqxx>
-#include <string>
 #include <vector>
 
-#include "core/lock_modes.hpp"
+#include "core/held_lock.hpp"
 
 namespace lockwatch {
 
-// The relation locks other sessions hold or await on `tables` in this database, read from
-// pg_locks. Names resolve on the role's default search_path (the session's own is pinned
-// to pg_catalog); throws std::invalid_argument naming a table that does not exist.
-std::vector<RelationLock> read_relation_locks(pqxx::connection& connection,
-                                              const std::vector<std::string>& tables);
+// The locks other sessions of this database hold or await on `relations`, and every
+// advisory lock they hold or await when `advisory`, read from pg_locks in `tx`.
+std::vector<HeldLock> read_held_locks(pqxx::work& tx, const std::vector<Oid>& relations,
+                                      bool advisory);
 
 }  // namespace lockwatch

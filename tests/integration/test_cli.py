@@ -139,7 +139,7 @@ def test_connection_and_config_errors_are_one_line_and_exit_2(tmp_path):
     (["terminate", "--yes"], "terminate: give either --pid PID or --idle-in-transaction"),
     (["terminate", "--pid", "x"], "terminate: --pid: expected a whole number"),
     (["terminate", "--pid", "5", "--only-blocking"], "cannot be combined with --pid"),
-    (["preflight"], "preflight: give at least one --table NAME"),
+    (["preflight"], "preflight: give --table NAME, --sql \"...\" or --file F"),
     (["preflight", "--table", "t", "--lock-mode", "huge"], 'unknown lock mode "huge"'),
     (["ddl", "--sql", "x", "--lock-timeout", "0s"], "--lock-timeout must be more than 0"),
     (["ddl", "--sql", "x", "--retry-delay", "9s..1s"], "--retry-delay: the lower bound"),

@@ -116,9 +116,30 @@ TEST_SUITE("command requests") {
     CHECK(r.json);
   }
 
+  TEST_CASE("preflight: statements from --sql or --file, and --trace with its lock_timeout") {
+    const PreflightRequest sql =
+        valid(preflight_request, preflight_spec(), {"--sql", "DROP TABLE t"});
+    CHECK(sql.tables.empty());
+    CHECK(sql.sql == "DROP TABLE t");
+    CHECK(sql.trace_database.empty());
+    CHECK(sql.trace_lock_timeout == 1s);
+    const PreflightRequest traced =
+        valid(preflight_request, preflight_spec(),
+              {"--file", "-", "--trace", "scratch", "--trace-lock-timeout", "250ms"});
+    CHECK(traced.file == "-");
+    CHECK(traced.trace_database == "scratch");
+    CHECK(traced.trace_lock_timeout == 250ms);
+  }
+
   TEST_CASE("preflight refuses what it cannot check") {
     const Case cases[] = {
-        {{}, "give at least one --table NAME"},
+        {{}, "give --table NAME, --sql \"...\" or --file F"},
+        {{"--table", "t", "--sql", "SELECT 1"}, "give only one of --table, --sql and --file"},
+        {{"--sql", "SELECT 1", "--lock-mode", "SHARE"}, "--lock-mode goes with --table"},
+        {{"--table", "t", "--trace", "scratch"}, "--trace runs statements"},
+        {{"--sql", " ; "}, "--sql: no SQL given"},
+        {{"--file", "m.sql", "--trace", ""}, "--trace: empty database name"},
+        {{"--sql", "SELECT 1", "--trace-lock-timeout", "0s"}, "--trace-lock-timeout must be more"},
         {{"--table", ""}, "--table: empty table name"},
         {{"--table", "t", "--lock-mode", "ROW"}, "--lock-mode: unknown lock mode \"ROW\""},
         {{"--table", "t", "--max-xact-age", "soon"}, "--max-xact-age: invalid duration"},

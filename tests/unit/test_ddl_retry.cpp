@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 
 DdlAttempt attempt(int number, AttemptResult result, Duration took, std::string blocked_by = "",
                    std::string error = "") {
-  return DdlAttempt{number, result, took, std::move(blocked_by), std::move(error)};
+  return DdlAttempt{number, result, took, std::move(blocked_by), std::move(error), ""};
 }
 
 TEST_SUITE("ddl retry") {
@@ -99,6 +99,49 @@ TEST_SUITE("ddl retry") {
     CHECK(summarise_attempts(gave_up, 65s) == "gave up after 2 attempts in 1m5s");
     const std::vector<DdlAttempt> failed = {attempt(1, AttemptResult::error, 3ms)};
     CHECK(summarise_attempts(failed, 3ms) == "failed on attempt 1 in 3ms");
+    const std::vector<DdlAttempt> deadlocked = {attempt(1, AttemptResult::deadlock, 1s)};
+    CHECK(summarise_attempts(deadlocked, 1s) == "gave up after 1 attempt in 1.0s");
+    const std::vector<DdlAttempt> stopped = {attempt(1, AttemptResult::lock_timeout, 1s),
+                                             attempt(2, AttemptResult::interrupted, 300ms)};
+    CHECK(summarise_attempts(stopped, 3100ms) == "interrupted on attempt 2 in 3.1s");
+  }
+
+  TEST_CASE("deadlocks are retried like lock timeouts; errors and interruptions are not") {
+    CHECK(retryable(AttemptResult::lock_timeout));
+    CHECK(retryable(AttemptResult::deadlock));
+    CHECK_FALSE(retryable(AttemptResult::error));
+    CHECK_FALSE(retryable(AttemptResult::interrupted));
+    CHECK_FALSE(retryable(AttemptResult::done));
+    CHECK(describe_attempt(attempt(2, AttemptResult::deadlock, 1100ms, "65365 (api, active 3s)")) ==
+          "attempt 2: deadlock after 1.1s, PostgreSQL chose this DDL to end (waiting behind "
+          "65365 (api, active 3s))");
+    CHECK(describe_attempt(attempt(3, AttemptResult::interrupted, 800ms)) ==
+          "attempt 3: interrupted after 800ms: the statement was cancelled on the server");
+  }
+
+  TEST_CASE("--max-wait: pauses and lock timeouts are cut to fit, and no attempt starts "
+            "without 50ms left") {
+    struct Case {
+      Duration max_wait, elapsed, pause, lock_timeout;
+      bool allowed;
+      Duration expected_pause, expected_lock_timeout;
+    };
+    const Case cases[] = {
+        {0s, 100s, 5s, 2s, true, 5s, 2s},            // no budget
+        {10s, 0s, 0s, 2s, true, 0s, 2s},             // the first attempt, plenty left
+        {10s, 1s, 0s, 20s, true, 0s, 9s},            // a lock_timeout longer than the budget
+        {10s, 4s, 5s, 2s, true, 5s, 1s},             // the pause fits; the attempt gets 1s
+        {10s, 8s, 5s, 2s, true, 1950ms, 50ms},       // the pause is cut to leave 50ms
+        {10s, 9960ms, 0s, 2s, false, 0s, 0s},        // 40ms left: not worth an attempt
+        {10s, 12s, 5s, 2s, false, 0s, 0s},           // overspent
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.elapsed.count());
+      const NextAttempt next = plan_attempt(c.max_wait, c.elapsed, c.pause, c.lock_timeout);
+      CHECK(next.allowed == c.allowed);
+      CHECK(next.pause == c.expected_pause);
+      CHECK(next.lock_timeout == c.expected_lock_timeout);
+    }
   }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD CONSTRAINT amount_small CHECK (amount < 1000000) NOT VALID

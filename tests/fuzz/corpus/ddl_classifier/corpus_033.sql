@@ -1,0 +1,1 @@
+ALTER TABLE plain ADD PRIMARY KEY (id)

@@ -1,0 +1,1 @@
+ALTER TABLE events OWNER TO lw_corpus_owner

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX orders_id_note ON orders (id, note)

@@ -1,0 +1,1 @@
+CREATE TABLE grandchild (more int) INHERITS (parent)

@@ -1,0 +1,5 @@
+SET lock_timeout = '2s';
+BEGIN;
+ALTER TABLE orders ADD COLUMN note text;
+CREATE INDEX CONCURRENTLY i ON orders (note);
+COMMIT;

@@ -1,0 +1,1 @@
+SELECT pg_advisory_xact_lock(-1, -2), pg_advisory_lock(-9223372036854775808)
