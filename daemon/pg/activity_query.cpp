@@ -34,7 +34,10 @@ constexpr const char* k_activity_statement = "pg_lockwatch_activity";
 // pg_lock_status() runs once, and only when pg_stat_activity shows a lock wait (a one-time
 // filter on the materialised activity rows). Fast-path locks are left out: they are weak
 // relation locks that PostgreSQL moves to the main table before anyone can wait behind
-// them, and GetBlockerStatusData() ignores them too. SIReadLock never blocks. `SELECT s.*`
+// them, and GetBlockerStatusData() ignores them too. SIReadLock never blocks. Every open
+// transaction holds its own transactionid lock: only those some backend waits for (w)
+// are grouped, which in a hot-row pile-up of 1,000 cut the poll's server time by a seventh
+// (docs/BENCHMARKS.md). `SELECT s.*`
 // keeps the function's tuples as they are (a projection there costs a fifth of the quiet
 // poll). Timestamps travel as microseconds since the epoch via date_part() (double
 // precision is exact to the microsecond until 2255; extract() is numeric since 14, and
@@ -69,6 +72,9 @@ l AS MATERIALIZED (
    WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
      AND NOT l.fastpath AND l.mode <> 'SIReadLock'
 ),
+w AS MATERIALIZED (
+  SELECT DISTINCT l.transactionid FROM l WHERE NOT l.granted AND l.locktype = 'transactionid'
+),
 q AS MATERIALIZED (
   SELECT l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
          l.classid, l.objid, l.objsubid,
@@ -77,12 +83,13 @@ q AS MATERIALIZED (
          pg_catalog.array_agg(l.granted) AS granted,
          pg_catalog.array_agg(@WAITSTART@) AS waitstarts
     FROM l
+   WHERE l.locktype <> 'transactionid' OR l.transactionid IN (SELECT w.transactionid FROM w)
    GROUP BY l.locktype, l.database, l.relation, l.page, l.tuple, l.virtualxid, l.transactionid,
             l.classid, l.objid, l.objsubid
   HAVING pg_catalog.bool_or(NOT l.granted)
 ),
 involved AS (
-  SELECT DISTINCT u.pid FROM q, pg_catalog.unnest(q.sessions) AS u(pid) WHERE u.pid > 0
+  SELECT u.pid FROM q, pg_catalog.unnest(q.sessions) AS u(pid) WHERE u.pid > 0
 ))SQL";
 
 const char* const k_backend_rows = R"SQL(
@@ -101,12 +108,14 @@ SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
 // The main poll's backends: those in contended objects and their parallel leaders.
 const char* const k_involved_backends = R"SQL(
     OR a.pid IN (SELECT involved.pid FROM involved)
-    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.pid IN (SELECT involved.pid FROM involved)))SQL";
+    OR a.pid IN (SELECT b.leader_pid FROM a AS b
+                  WHERE b.leader_pid <> b.pid AND b.pid IN (SELECT involved.pid FROM involved)))SQL";
 
 // The standby's: what pg_stat_activity shows waiting, and their parallel leaders.
 const char* const k_waiting_backends = R"SQL(
     OR a.wait_event_type = 'Lock'
-    OR a.pid IN (SELECT b.leader_pid FROM a AS b WHERE b.wait_event_type = 'Lock'))SQL";
+    OR a.pid IN (SELECT b.leader_pid FROM a AS b
+                  WHERE b.leader_pid <> b.pid AND b.wait_event_type = 'Lock'))SQL";
 
 const char* const k_lock_rows = R"SQL(
 UNION ALL
