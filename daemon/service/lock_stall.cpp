@@ -9,7 +9,10 @@
 // signal. So when the main poll passes its deadline, the standby session (connected in
 // advance) polls instead, with the last lock snapshot carried as stale, and the main
 // session keeps waiting rather than being cut off (a new one could not get in). Only when
-// the standby fails too, or after k_max_stall, is the server taken for frozen.
+// the standby fails too is the server taken for frozen. However long the stall lasts (with
+// 3,000 waiters it lasted over half an hour here), giving up on a main session that is
+// merely waiting would be worse: every new connection attempt hangs in the server's start-up
+// and keeps its slot after the client gives up, until max_connections is full.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -19,7 +22,7 @@
 namespace lockwatch {
 namespace {
 
-constexpr auto k_max_stall = std::chrono::minutes(10);
+constexpr auto k_stall_reminder_every = std::chrono::minutes(5);
 constexpr auto k_standby_check_every = std::chrono::seconds(10);
 
 std::string seconds_text(std::chrono::steady_clock::duration d) {
@@ -39,12 +42,12 @@ bool WatchService::stall_instead_of_failing(std::uint64_t cycle) {
   // A main session that never answered, or no standby to poll with (a new one could not
   // get in): not a stall we can see through.
   if (!m_connected || (!m_stalled && !m_standby_ready)) return false;
-  if (m_stalled && now - m_stall_since > k_max_stall) return false;
   // The standby had its go and has not answered lately: the server is not just busy.
   if (m_stalled && !m_standby_busy && !standby_answers()) return false;
   if (!m_stalled) {
     m_stalled = true;
     m_stall_since = now;
+    m_stall_reminded = now;
     m_metrics.lock_snapshot_stall();
     spdlog::warn(
         "the server's lock table has not answered the poll within {}; polling "
@@ -52,6 +55,11 @@ bool WatchService::stall_instead_of_failing(std::uint64_t cycle) {
         "pile-up, PostgreSQL's deadlock detector holds the lock table for each waiter after "
         "deadlock_timeout)",
         format_duration(m_config->watch.statement_timeout));
+  }
+  if (now - m_stall_reminded >= k_stall_reminder_every) {
+    spdlog::warn("the lock table has still not answered after {}; the standby keeps polling",
+                 seconds_text(now - m_stall_since));
+    m_stall_reminded = now;
   }
   if (!m_standby_busy) start_standby_poll();
   if (m_polling) {  // still waiting: let it, and look again at the next deadline

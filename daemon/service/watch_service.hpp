@@ -96,6 +96,7 @@ class WatchService {
   bool m_standby_ready = false;  // the standby session is connected and answered lately
   bool m_stalled = false;        // the main poll waits for the lock manager; the standby polls
   Clock::time_point m_stall_since{};
+  Clock::time_point m_stall_reminded{};  // the last "still not answering" warning
   Clock::time_point m_standby_checked{};
   Clock::time_point m_standby_answered{};
   std::shared_ptr<const Observation> m_last_full;  // the main poll's last, with its locks
