@@ -62,6 +62,9 @@ def test_a_hot_row_pile_up_has_one_root_in_every_poll(big_cluster, tmp_path):
     config = write_config(tmp_path, f'[database]\ndsn = "{big_cluster.dsn}"\n'
                                     '[watch]\ninterval = "100ms"\n')
     daemon = Daemon(config)
+    # Connected and polled once before the pile-up, as in an incident: while it forms,
+    # logins can hang in the server's start-up (the deadlock detector holds the lock table).
+    wait_for(lambda: daemon.get("/chains")[0] == 200, timeout=30, what="the first poll")
     script = tmp_path / "update.sql"
     script.write_text("UPDATE hot SET v = v + 1 WHERE id = 1;\n")
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(big_cluster.port),
