@@ -36,7 +36,7 @@ constexpr const char* k_activity_statement = "pg_lockwatch_activity";
 // relation locks that PostgreSQL moves to the main table before anyone can wait behind
 // them, and GetBlockerStatusData() ignores them too. SIReadLock never blocks. Every open
 // transaction holds its own transactionid lock: only those some backend waits for (w)
-// are grouped, which in a hot-row pile-up of 1,000 cut the poll's server time by a seventh
+// are grouped, which in a hot-row pile-up of 1,000 cut the poll's server time by a fifth
 // (docs/BENCHMARKS.md). `SELECT s.*`
 // keeps the function's tuples as they are (a projection there costs a fifth of the quiet
 // poll). Timestamps travel as microseconds since the epoch via date_part() (double
