@@ -48,11 +48,15 @@ std::vector<std::string> ChainLog::update(const Observation& obs) {
   std::map<std::string, Logged> now_logged;
   for (const RootBlocker& root : obs.locks().roots) {
     Logged entry{session_name(obs, root.pid), magnitude(root.max_chain_length),
-                 magnitude(root.blocked_total)};
+                 magnitude(root.blocked_total), pooler_suffix(obs, root.pid)};
     const std::string key = identity(obs, root.pid);
     const auto before = m_logged.find(key);
-    if (before == m_logged.end() || before->second.chain != entry.chain ||
-        before->second.held_up != entry.held_up) {
+    const bool news = before == m_logged.end() || before->second.chain != entry.chain ||
+                      before->second.held_up != entry.held_up ||
+                      (!entry.pooler.empty() && entry.pooler != before->second.pooler);
+    // A pooler not read this time is no news: the client it named last stays remembered.
+    if (!news && entry.pooler.empty()) entry.pooler = before->second.pooler;
+    if (news) {
       lines.push_back("blocking chain: " + describe_chain(obs, root) + " (holds up " +
                       std::to_string(root.blocked_total) + ")");
     }

@@ -19,8 +19,9 @@ std::string describe_chain(const Observation& observation, const RootBlocker& ro
 int magnitude(int count);
 
 // Remembers which chains were logged, so each one's appearance, change and clearing is
-// logged once rather than on every poll. A change is a new root, or a root whose chain
-// length or count of sessions held up changes order of magnitude.
+// logged once rather than on every poll. A change is a new root, a root whose chain
+// length or count of sessions held up changes order of magnitude, or a root a pooler now
+// names the client of (or names another): the pooler is read after the chain appears.
 class ChainLog {
  public:
   // The lines to log for this observation: changed roots in rank order, then cleared ones.
@@ -31,6 +32,7 @@ class ChainLog {
     std::string label;  // how the cleared line names the root
     int chain = 0;      // magnitude() of the chain length
     int held_up = 0;    // magnitude() of the sessions held up
+    std::string pooler;  // pooler_suffix() of the root: who is behind it, when known
   };
   std::map<std::string, Logged> m_logged;  // by root identity (pid and backend start, or gid)
 };

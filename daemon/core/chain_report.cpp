@@ -49,12 +49,39 @@ void write_prepared(JsonWriter& json, const PreparedXact& p, Micros now) {
   json.end_object();
 }
 
+// The real client behind a backend that is a pooler's server connection, and whether it is
+// a ghost lock. Neither key when it is none, or when the pooler could not say (not read
+// since the backend entered its state, or down).
+void write_via_pooler(JsonWriter& json, const Observation& obs, int session) {
+  const PoolerLink* link = obs.pooler_link(session);
+  if (!link) return;
+  json.key("ghost_lock").value(obs.is_ghost_lock_holder(session));
+  json.key("via_pooler").begin_object();
+  json.key("pooler").value(link->pooler);
+  json.key("server_state").value(link->server_state);
+  json.key("client_linked").value(link->client.has_value());
+  if (const auto& c = link->client) {
+    json.key("client_addr").value(c->addr);
+    json.key("client_port").value(c->port);
+    json.key("application_name").value(c->application_name);
+    json.key("user").value(c->user);
+    json.key("database").value(c->database);
+    json.key("connect_time").value(c->connect_time);
+    json.key("state").value(c->state);
+    if (!c->id.empty()) json.key("client_id").value(c->id);
+  } else {
+    json.key("client_unlisted").value(link->client_unlisted);
+  }
+  json.end_object();
+}
+
 void write_session(JsonWriter& json, const Observation& obs, int session) {
   json.key("pid").value(reported_pid(session));
   if (const PreparedXact* p = obs.prepared(session)) {
     write_prepared(json, *p, obs.now());
   } else if (const Backend* b = obs.backend(session)) {
     write_identity(json, *b, obs.now());
+    write_via_pooler(json, obs, session);
   } else {
     json.key("state").value(describe_state(obs, session));
   }
@@ -210,6 +237,7 @@ std::string render_chains_json(const Observation& obs, std::span<const RootVerdi
   json.key("root_blockers").value(static_cast<int>(locks.roots.size()));
   json.key("max_chain_length").value(locks.max_chain_length);
   json.key("longest_wait_seconds").value(locks.longest_wait_seconds);
+  json.key("ghost_lock_holders").value(obs.ghost_lock_holders());
   const LockSnapshot& snapshot = obs.lock_snapshot();
   json.key("lock_snapshot").value(snapshot.taken);
   json.key("lock_snapshot_stale").value(snapshot.stale);

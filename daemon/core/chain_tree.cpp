@@ -138,8 +138,9 @@ class TreeRenderer {
     const Backend* b = m_obs.backend(session);
     if (const PreparedXact* p = m_obs.prepared(session))
       return "'" + shorten(p->gid, k_app_chars) + "'";
-    if (!b || b->application_name.empty()) return "-";
-    return shorten(b->application_name, k_app_chars);
+    const std::string name =
+        !b || b->application_name.empty() ? "-" : shorten(b->application_name, k_app_chars);
+    return name + pooler_suffix(m_obs, session);
   }
 
   std::string status(const Frame& f) const {

@@ -148,7 +148,7 @@ std::optional<Error> read_ddl_timing(const Arguments& args, DdlRequest& r) {
 const CommandSpec& check_spec() {
   static const CommandSpec k_spec{
       "pg_lockwatch check [--json] [--max-waiters 20] [--max-roots 20] [--dsn DSN]\n"
-      "                          [--config FILE]",
+      "                          [--pooler CONSOLE_DSN]... [--config FILE]",
       R"(Audits the connections (client backends by state, database, user and application;
 the oldest transactions and idle-in-transaction sessions) and draws every blocking chain
 as a tree, root first: a waiter sits under the session it queues behind, with the lock it
@@ -156,6 +156,10 @@ waits for and why ("held as AccessShareLock by 65365", "queued behind 79250's
 AccessExclusiveLock"); one that waits on several appears under each, marked "also blocked
 by". In a pile-up each root shows its --max-waiters nearest waiters and sums up the rest
 by what they wait for.
+Behind pgbouncer, --pooler (and the config's [[pooler]] tables) names the real client of
+every session that is one of its server connections ("via pgbouncer 10.0.0.7:53122"), and
+flags a lock holder it serves no client as a ghost lock; the console is read before the
+server, and a console that does not answer costs a warning, not the check.
 With --json: {"audit": {...}, "chains": <the daemon's /chains document>}.
 Exit 1 when any backend waits on a lock another session holds or queues for.
 )",
@@ -163,6 +167,8 @@ Exit 1 when any backend waits on a lock another session holds or queues for.
        {"max-waiters", true, false,
         "waiters drawn (listed) per root, the rest counted (default 20; 0: all)"},
        {"max-roots", true, false, "roots drawn (listed) in full (default 20; 0: all)"},
+       {"pooler", true, true,
+        "pgbouncer admin console DSN (dbname=pgbouncer), repeatable: name pooled clients"},
        dsn_option(),
        config_option(),
        help_option()}};
@@ -298,13 +304,16 @@ std::string command_help(const CommandSpec& spec) {
 
 Expected<CheckRequest> check_request(const Arguments& args) {
   if (auto error = no_positionals(args)) return *error;
-  CheckRequest r{connection_of(args), args.has("json")};
+  CheckRequest r;
+  r.connection = connection_of(args);
+  r.json = args.has("json");
   if (auto error = assign(int_option(args, "max-waiters", 20, 0, 1'000'000), r.max_waiters)) {
     return *error;
   }
   if (auto error = assign(int_option(args, "max-roots", 20, 0, 1'000'000), r.max_roots)) {
     return *error;
   }
+  r.poolers = args.all("pooler");
   return r;
 }
 

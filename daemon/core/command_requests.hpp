@@ -39,6 +39,7 @@ struct CheckRequest {
   bool json = false;
   int max_waiters = 20;  // per root, drawn or listed; 0: all
   int max_roots = 20;    // 0: all
+  std::vector<std::string> poolers;  // --pooler: admin-console DSNs, besides [[pooler]]
 };
 
 // Either one pid, or the idle-in-transaction sessions the filters select.

@@ -267,7 +267,8 @@ Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety
   r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age", "only_if_blocking",
                    "min_blocked", "min_blocked_wait", "roots_only", "applications",
                    "exclude_applications", "users", "exclude_users", "databases",
-                   "exclude_databases", "client_addrs", "exclude_client_addrs", "dry_run"});
+                   "exclude_databases", "client_addrs", "exclude_client_addrs",
+                   "pooler_client_addrs", "pooler_applications", "dry_run"});
   Policy p;
   p.dry_run = safety.dry_run;
   r.read(s, "name", p.name);
@@ -293,8 +294,47 @@ Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety
                 : kind == "databases"  ? p.databases
                                        : p.client_addrs);
   }
+  r.read(s, "pooler_client_addrs", p.pooler_client_addrs);
+  r.read(s, "pooler_applications", p.pooler_applications);
   r.read(s, "dry_run", p.dry_run);
   return p;
+}
+
+PoolerConfig read_pooler(const Reader& r, const Section& s) {
+  r.check_keys(s, {"name", "kind", "dsn", "dsn_file", "min_interval", "timeout"});
+  PoolerConfig p;
+  r.read(s, "name", p.name);
+  if (p.name.empty()) r.fail(s.table.source(), s, "name", "every pooler needs a name");
+  r.read_choice(s, "kind", p.kind, {"pgbouncer"});
+  r.read(s, "dsn", p.dsn);
+  r.read(s, "dsn_file", p.dsn_file);
+  if (p.dsn.empty() == p.dsn_file.empty()) {
+    r.fail(s.table.source(), s, "dsn",
+           "set dsn (the admin console's, e.g. \"host=10.0.0.5 port=6432 dbname=pgbouncer "
+           "user=stats\") or dsn_file, one of them");
+  }
+  r.read(s, "min_interval", p.min_interval, 100ms);
+  r.read(s, "timeout", p.timeout, 100ms);
+  return p;
+}
+
+void read_poolers(const Reader& r, const toml::table& root, Config& config) {
+  const toml::node* node = root.get("pooler");
+  if (!node) return;
+  const toml::array* array = node->as_array();
+  if (!array) r.fail(node->source(), Section{root, ""}, "pooler", "use [[pooler]] tables");
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::table* table = (*array)[i].as_table();
+    const std::string name = "[[pooler]] #" + std::to_string(i + 1);
+    if (!table) r.fail((*array)[i].source(), Section{root, ""}, name, "expected a table");
+    config.poolers.push_back(read_pooler(r, Section{*table, name}));
+    for (std::size_t k = 0; k + 1 < config.poolers.size(); ++k) {
+      if (config.poolers[k].name == config.poolers.back().name) {
+        r.fail(table->get("name")->source(), Section{*table, name}, "name",
+               "duplicate pooler name \"" + config.poolers.back().name + "\"");
+      }
+    }
+  }
 }
 
 void read_policies(const Reader& r, const toml::table& root, Config& config) {
@@ -318,7 +358,7 @@ void read_policies(const Reader& r, const toml::table& root, Config& config) {
 
 Config read_config(const Reader& r, const toml::table& root) {
   const Section top{root, ""};
-  r.check_keys(top, {"database", "watch", "http", "log", "safety", "policy"});
+  r.check_keys(top, {"database", "watch", "http", "log", "safety", "policy", "pooler"});
   Config config;
   read_database(r, r.section(root, "database"), config.database);
   read_watch(r, r.section(root, "watch"), config.watch);
@@ -326,6 +366,7 @@ Config read_config(const Reader& r, const toml::table& root) {
   read_log(r, r.section(root, "log"), config.log);
   read_safety(r, r.section(root, "safety"), config.safety);
   read_policies(r, root, config);
+  read_poolers(r, root, config);
   return config;
 }
 

@@ -21,6 +21,16 @@ struct DatabaseConfig {
   std::string dsn_file;  // read the DSN from this file; ${CREDENTIALS_DIRECTORY} expands
 };
 
+// A pooler whose admin console names the clients behind its server connections.
+struct PoolerConfig {
+  std::string name;
+  std::string kind = "pgbouncer";
+  std::string dsn;       // of the admin console (dbname=pgbouncer)
+  std::string dsn_file;  // read the DSN from this file; ${CREDENTIALS_DIRECTORY} expands
+  Duration min_interval = 1s;  // read at most this often, and only while a chain exists
+  Duration timeout = 1s;       // a read that takes longer is cut off
+};
+
 struct WatchConfig {
   Duration interval = 2s;
   Duration statement_timeout = 2s;
@@ -79,6 +89,9 @@ struct Policy {
   GlobFilter users;
   GlobFilter databases;
   GlobFilter client_addrs;
+  // The real client behind a pooler (set: only sessions a pooler names the client of match).
+  std::vector<std::string> pooler_client_addrs;
+  std::vector<std::string> pooler_applications;
   bool dry_run = true;  // [safety] dry_run unless the policy sets its own
 };
 
@@ -89,6 +102,7 @@ struct Config {
   LogConfig log;
   SafetyConfig safety;
   std::vector<Policy> policies;
+  std::vector<PoolerConfig> poolers;
 };
 
 // Parses a TOML config; `source` names the file in errors, which read

@@ -65,4 +65,22 @@ double Observation::wait_seconds(int session) const {
   return it == m_waits.end() ? 0.0 : it->second;
 }
 
+const PoolerLink* Observation::pooler_link(int session) const {
+  const auto it = m_pooler_links.find(session);
+  return it == m_pooler_links.end() ? nullptr : &it->second;
+}
+
+bool Observation::is_ghost_lock_holder(int session) const {
+  const PoolerLink* link = pooler_link(session);
+  if (!link || link->client) return false;
+  const auto waiters = m_graph.waiters_of(session);
+  return std::any_of(waiters.begin(), waiters.end(), [](const WaitEdge& e) { return e.hard; });
+}
+
+int Observation::ghost_lock_holders() const {
+  int count = 0;
+  for (const auto& [pid, link] : m_pooler_links) count += is_ghost_lock_holder(pid) ? 1 : 0;
+  return count;
+}
+
 }  // namespace lockwatch

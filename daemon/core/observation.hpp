@@ -5,6 +5,7 @@
 #include "core/activity.hpp"
 #include "core/lock_graph.hpp"
 #include "core/lock_snapshot.hpp"
+#include "core/pooler_link.hpp"
 #include "core/wait_graph.hpp"
 
 namespace lockwatch {
@@ -47,6 +48,17 @@ class Observation {
   // for a session that waits for no lock.
   double wait_seconds(int session) const;
 
+  // What the poolers said about the backends that are their server connections; set once,
+  // by whoever read the poolers, before the observation is shared.
+  void set_pooler_links(PoolerLinks links) { m_pooler_links = std::move(links); }
+  const PoolerLinks& pooler_links() const { return m_pooler_links; }
+  const PoolerLink* pooler_link(int session) const;
+
+  // A ghost lock: the session holds a lock others wait for, is a pooler's server
+  // connection, and the pooler links it to no client it lists. Nobody will end it.
+  bool is_ghost_lock_holder(int session) const;
+  int ghost_lock_holders() const;
+
  private:
   ActivitySnapshot m_activity;
   LockSnapshot m_lock_snapshot;
@@ -54,6 +66,7 @@ class Observation {
   WaitGraph m_graph;
   SessionWaits m_waits;
   LockAnalysis m_locks;
+  PoolerLinks m_pooler_links;
 };
 
 }  // namespace lockwatch

@@ -63,7 +63,8 @@ class BlockingIndex {
   mutable std::unordered_map<int, HeldUp> m_memo;
 };
 
-Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& held, Micros now) {
+Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& held,
+                       const PoolerLink* link, Micros now) {
   Decision d;
   d.policy = policy.name;
   d.action = policy.action;
@@ -73,6 +74,7 @@ Decision make_decision(const Policy& policy, const Backend& b, const HeldUp& hel
   d.application_name = b.application_name;
   d.datname = b.datname;
   d.client_addr = b.client_addr;
+  d.pooler_client = describe_pooler_client(link);
   d.query = b.query;
   d.state_age_seconds = seconds_since(b.state_change, now);
   d.xact_age_seconds = seconds_since(b.xact_start, now);
@@ -198,6 +200,22 @@ bool policy_matches(const Policy& p, const Backend& b, bool is_blocked, int held
          filter_matches(p.databases, b.datname) && filter_matches(p.client_addrs, b.client_addr);
 }
 
+bool pooler_client_matches(const Policy& p, const PoolerLink* link) {
+  if (p.pooler_client_addrs.empty() && p.pooler_applications.empty()) return true;
+  if (!link || !link->client) return false;
+  const PoolerClient& c = *link->client;
+  return (p.pooler_client_addrs.empty() || glob_match_any(p.pooler_client_addrs, c.addr)) &&
+         (p.pooler_applications.empty() || glob_match_any(p.pooler_applications, c.application_name));
+}
+
+std::string describe_pooler_client(const PoolerLink* link) {
+  if (!link || !link->client) return {};
+  const PoolerClient& c = *link->client;
+  std::string text = link->pooler + " " + c.addr + ":" + std::to_string(c.port);
+  if (!c.application_name.empty()) text += " application=" + c.application_name;
+  return text;
+}
+
 std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyConfig& safety,
                                            const std::vector<Policy>& policies,
                                            MonotonicTime monotonic_now) {
@@ -219,7 +237,9 @@ std::vector<Decision> PolicyEngine::decide(const Observation& obs, const SafetyC
       if (!policy_matches(policy, b, is_blocked, held.count, held.longest_wait, obs.now())) {
         continue;
       }
-      Decision d = make_decision(policy, b, held, obs.now());
+      const PoolerLink* link = obs.pooler_link(b.pid);
+      if (!pooler_client_matches(policy, link)) continue;
+      Decision d = make_decision(policy, b, held, link, obs.now());
       settle_before_signal(d, b, policy, safety, m_unconfirmed->awaiting(d.target), m_rate_limiter,
                            monotonic_now);
       decisions.push_back(std::move(d));

@@ -62,6 +62,9 @@ struct Decision {
   std::string application_name;
   std::string datname;
   std::string client_addr;
+  // The real client behind a pooler ("pgbouncer 10.0.0.7:53122 application=api"); empty
+  // when the backend is no pooler's server connection, or the pooler did not say.
+  std::string pooler_client;
   std::string query;
   double state_age_seconds = 0;
   double xact_age_seconds = 0;
@@ -142,5 +145,13 @@ CandidateFilter non_blocking_candidates(const std::vector<Policy>& policies);
 // blocks (parallel workers folded onto their leader). Protections are not checked here.
 bool policy_matches(const Policy& policy, const Backend& backend, bool is_blocked, int held_up,
                     double held_up_wait, Micros now);
+
+// Whether a policy's pooler_client_addrs and pooler_applications accept the client a pooler
+// links the backend to. A policy that sets either matches only backends whose pooler named
+// their client (`link` with a client); one that sets neither matches every backend.
+bool pooler_client_matches(const Policy& policy, const PoolerLink* link);
+
+// "pgbouncer 10.0.0.7:53122 application=api", or empty without a linked client.
+std::string describe_pooler_client(const PoolerLink* link);
 
 }  // namespace lockwatch

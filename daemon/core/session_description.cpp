@@ -1,6 +1,7 @@
 #include "core/session_description.hpp"
 
 #include "core/lock_description.hpp"
+#include "core/pooler_attribution.hpp"
 #include "core/text_format.hpp"
 
 namespace lockwatch {
@@ -51,6 +52,11 @@ std::string edge_reason(const Observation& obs, const WaitEdge& edge) {
   return "queued behind " + session_name(obs, edge.blocker) + "'s " + mode_names(edge.modes);
 }
 
+std::string pooler_suffix(const Observation& obs, int session) {
+  const PoolerLink* link = obs.pooler_link(session);
+  return link ? " " + pooler_label(*link, obs.is_ghost_lock_holder(session)) : "";
+}
+
 std::string describe_backend(const Observation& obs, int session, std::size_t query_chars) {
   if (const PreparedXact* p = obs.prepared(session)) {
     return prepared_label(*p) + " (" + (p->owner.empty() ? "-" : p->owner) + ", " +
@@ -58,6 +64,7 @@ std::string describe_backend(const Observation& obs, int session, std::size_t qu
   }
   const Backend* b = obs.backend(session);
   std::string text = !b || b->application_name.empty() ? "-" : b->application_name;
+  text += pooler_suffix(obs, session);
   if (obs.graph().is_waiting(session)) {
     text += ", waiting " + whole_seconds(obs.wait_seconds(session));
     if (const std::string lock = wanted_lock(obs, session); !lock.empty()) text += " for " + lock;

@@ -28,6 +28,10 @@ std::string session_name(const Observation& observation, int session);
 // "api, idle in transaction 312s: SELECT ..." or "migrate, waiting 45s for
 // AccessExclusiveLock on relation public.accounts: ALTER TABLE ..." (`query_chars` of the
 // query); for a prepared transaction "prepared transaction 'gid' (owner, 312s)".
+// " via pgbouncer 10.0.0.7:53122" for a pooler's server connection the pooler named the
+// client of (see pooler_label), else "".
+std::string pooler_suffix(const Observation& observation, int session);
+
 std::string describe_backend(const Observation& observation, int session, std::size_t query_chars);
 
 }  // namespace lockwatch

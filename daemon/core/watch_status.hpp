@@ -11,6 +11,13 @@
 
 namespace lockwatch {
 
+// The last read of one configured pooler's admin console.
+struct PoolerStatus {
+  std::string name;
+  bool up = false;
+  std::string error;
+};
+
 // What the poll loop last learned, for the publishers (HTTP, metrics, sd_notify).
 struct WatchStatus {
   std::shared_ptr<const Observation> observation;  // the last successful poll; null before
@@ -26,6 +33,7 @@ struct WatchStatus {
   // What the watchdog's role cannot see or do (found at connect): /healthz turns unhealthy
   // and pg_lockwatch_missing_privilege says which, while polls go on.
   std::vector<PrivilegeProblem> problems;
+  std::vector<PoolerStatus> poolers;  // every [[pooler]]; a pooler down never makes us unhealthy
 };
 
 // The one place WatchStatus is shared between the loop and the HTTP threads; it can only

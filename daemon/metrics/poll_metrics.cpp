@@ -32,7 +32,22 @@ PollMetrics::PollMetrics()
       m_actions(prometheus::BuildCounter()
                     .Name("pg_lockwatch_policy_actions_total")
                     .Help("Policy decisions on root blockers, by policy, action and outcome.")
-                    .Register(*m_registry)) {}
+                    .Register(*m_registry)),
+      m_pooler_reads(prometheus::BuildCounter()
+                         .Name("pg_lockwatch_pooler_reads_total")
+                         .Help("Reads of a pooler's admin console, by [[pooler]] name.")
+                         .Register(*m_registry)),
+      m_pooler_errors(prometheus::BuildCounter()
+                          .Name("pg_lockwatch_pooler_read_errors_total")
+                          .Help("Reads of a pooler's admin console that failed.")
+                          .Register(*m_registry)) {}
+
+void PollMetrics::pooler_read(std::string_view pooler, bool ok) {
+  const prometheus::Labels labels{{"pooler", std::string(pooler)}};
+  m_pooler_reads.Add(labels).Increment();
+  auto& errors = m_pooler_errors.Add(labels);  // at zero from the first read
+  if (!ok) errors.Increment();
+}
 
 void PollMetrics::poll_finished(double seconds, bool ok) {
   m_polls.Increment();

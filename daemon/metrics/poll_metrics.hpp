@@ -28,6 +28,9 @@ class PollMetrics {
   // answered, so the standby session polled instead.
   void lock_snapshot_stall() { m_stalls.Increment(); }
 
+  // Counts one read of a pooler's admin console (and its failure).
+  void pooler_read(std::string_view pooler, bool ok);
+
   // Counts one audited policy decision.
   void policy_action(std::string_view policy, std::string_view action, std::string_view outcome);
 
@@ -38,6 +41,8 @@ class PollMetrics {
   prometheus::Counter& m_errors;
   prometheus::Counter& m_stalls;
   prometheus::Family<prometheus::Counter>& m_actions;
+  prometheus::Family<prometheus::Counter>& m_pooler_reads;
+  prometheus::Family<prometheus::Counter>& m_pooler_errors;
 };
 
 }  // namespace lockwatch

@@ -120,6 +120,10 @@ void add_observation(std::vector<MetricFamily>& out, const Observation& obs, int
   out.push_back(single("pg_lockwatch_longest_lock_wait_seconds",
                        "Longest current lock wait (from pg_locks.waitstart).",
                        locks.longest_wait_seconds));
+  out.push_back(single("pg_lockwatch_ghost_lock_holders",
+                       "Backends holding a lock others wait for that are a pooler's server "
+                       "connection with no client (see docs/RUNBOOK.md).",
+                       obs.ghost_lock_holders()));
   const LockSnapshot& snapshot = obs.lock_snapshot();
   out.push_back(single("pg_lockwatch_lock_snapshot_age_seconds",
                        "Age of the lock snapshot the chains come from: 0 when this poll read "
@@ -147,6 +151,12 @@ std::vector<MetricFamily> collect_status(const WatchStatus& status, const std::s
                        status.via_pooler ? 1 : 0));
   out.push_back(single("pg_lockwatch_last_successful_poll_timestamp_seconds",
                        "Unix time of the last successful poll.", status.last_success_unix_seconds));
+  MetricFamily pooler_up =
+      gauge("pg_lockwatch_pooler_up", "1 when the last read of this pooler's admin console worked.");
+  for (const PoolerStatus& p : status.poolers) {
+    pooler_up.metric.push_back(sample(p.up ? 1 : 0, {{"pooler", p.name}}));
+  }
+  if (!status.poolers.empty()) out.push_back(std::move(pooler_up));
   MetricFamily missing = gauge("pg_lockwatch_missing_privilege",
                                "1 when the watchdog's role lacks this privilege (see /healthz).");
   for (const std::string& privilege : checked_privileges()) {

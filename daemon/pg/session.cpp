@@ -1,8 +1,11 @@
 #include "pg/session.hpp"
 
 #include <libpq-fe.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -20,6 +23,27 @@ std::string quote_conninfo_value(const char* value) {
     out += *p;
   }
   return out + "'";
+}
+
+// The address and port of a TCP socket, or nullopt (a Unix socket, an error).
+std::optional<Endpoint> local_endpoint(int socket) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (socket < 0 || getsockname(socket, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return std::nullopt;
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+    if (!inet_ntop(AF_INET, &in.sin_addr, text, sizeof text)) return std::nullopt;
+    return Endpoint{text, ntohs(in.sin_port)};
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+    if (!inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text)) return std::nullopt;
+    return Endpoint{text, ntohs(in6.sin6_port)};
+  }
+  return std::nullopt;
 }
 
 std::string milliseconds(Duration d) {
@@ -105,25 +129,22 @@ std::string Session::server_version() {
 }
 
 PoolerCheck Session::detect_pooler() {
-  const std::string dsn_port = m_connection.port() ? m_connection.port() : "";
+  ConnectionView view;
+  view.dsn_port = m_connection.port() ? m_connection.port() : "";
   const std::string host = m_connection.hostname() ? m_connection.hostname() : "";
-  const bool over_socket = !host.empty() && host.front() == '/';
+  view.over_unix_socket = !host.empty() && host.front() == '/';
   pqxx::nontransaction tx(m_connection);
-  const pqxx::row first = tx.exec1("SELECT inet_server_port(), pg_backend_pid()");
+  const pqxx::row first = tx.exec1(
+      "SELECT inet_server_port(), pg_backend_pid(), host(inet_client_addr()), "
+      "inet_client_port()");
   const pqxx::row second = tx.exec1("SELECT pg_backend_pid()");
-  const std::string server_port = first[0].is_null() ? "" : first[0].as<std::string>();
-  if (first[1].as<int>() != second[0].as<int>()) {
-    return {true, "the backend pid changed between two transactions (transaction pooling)"};
+  view.server_port = first[0].is_null() ? "" : first[0].as<std::string>();
+  view.backend_pid_changed = first[1].as<int>() != second[0].as<int>();
+  if (!first[2].is_null() && !first[3].is_null()) {
+    view.server_sees = Endpoint{first[2].as<std::string>(), first[3].as<int>()};
   }
-  if (over_socket && !server_port.empty()) {
-    return {true, "connected over a Unix socket but the server sees a TCP connection on port " +
-                      server_port};
-  }
-  if (!over_socket && !server_port.empty() && server_port != dsn_port) {
-    return {true,
-            "the DSN names port " + dsn_port + " but the server listens on port " + server_port};
-  }
-  return {};
+  if (!view.over_unix_socket) view.local = local_endpoint(m_connection.sock());
+  return judge_connection(view);
 }
 
 }  // namespace lockwatch

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/duration.hpp"
+#include "core/pooler_detection.hpp"
 #include "pg/session_abort.hpp"
 
 namespace lockwatch {
@@ -15,12 +16,6 @@ struct SessionSettings {
   Duration lock_timeout = std::chrono::milliseconds(100);
   Duration connect_timeout = std::chrono::seconds(5);
   bool read_only = true;
-};
-
-// What pooler detection found on a fresh connection.
-struct PoolerCheck {
-  bool via_pooler = false;
-  std::string reason;  // why, for the warning
 };
 
 // A PostgreSQL session set up so the watchdog can never be the problem: it announces
@@ -43,8 +38,9 @@ class Session {
   std::string server_version();
   AbortSwitch& abort_switch() { return *m_abort; }
 
-  // Compares the port the DSN names with inet_server_port() and checks that the backend
-  // pid survives a transaction boundary: a mismatch means a pooler or proxy is in the way.
+  // Whether a pooler or proxy is in the way (judge_connection): the backend pid across a
+  // transaction boundary, the server's view of our connection against our own socket, and
+  // the ports.
   PoolerCheck detect_pooler();
 
   // Thread-safe: shuts the socket down so that a call blocked on a frozen server fails now.

@@ -54,4 +54,11 @@ Expected<std::string> resolve_dsn(const Config& config, const std::string& cli_d
   return trim(*text);
 }
 
+Expected<std::string> resolve_pooler_dsn(const PoolerConfig& pooler) {
+  if (!pooler.dsn.empty()) return pooler.dsn;
+  const auto text = read_file(expand_credentials_directory(pooler.dsn_file));
+  if (!text) return Error{"[[pooler]] " + pooler.name + " dsn_file: " + text.error()};
+  return trim(*text);
+}
+
 }  // namespace lockwatch

@@ -17,4 +17,8 @@ std::string expand_credentials_directory(std::string path);
 // passed one, else "" so that libpq reads its environment variables.
 Expected<std::string> resolve_dsn(const Config& config, const std::string& cli_dsn);
 
+// A pooler's admin-console DSN: its dsn, else the contents of its dsn_file (with
+// ${CREDENTIALS_DIRECTORY} expanded); errors name the [[pooler]].
+Expected<std::string> resolve_pooler_dsn(const PoolerConfig& pooler);
+
 }  // namespace lockwatch

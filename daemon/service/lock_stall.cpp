@@ -89,8 +89,9 @@ void WatchService::start_standby_poll() {
   });
   LockSnapshot last = m_last_full ? m_last_full->lock_snapshot() : LockSnapshot{};
   boost::asio::post(
-      m_standby_io, [this, started, last = std::move(last), config = m_config, dsn = m_dsn] {
-        PollResult result = m_worker.standby_poll(*config, dsn, last);
+      m_standby_io, [this, started, last = std::move(last), config = m_config, dsn = m_dsn,
+                     poolers = m_pooler_readings] {
+        PollResult result = m_worker.standby_poll(*config, dsn, last, *poolers);
         boost::asio::post(m_io, [this, started, result = std::move(result)]() mutable {
           finish_standby_poll(std::move(result), started);
         });

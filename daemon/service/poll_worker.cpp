@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/pooler_attribution.hpp"
 #include "core/server_requirements.hpp"
 
 namespace lockwatch {
@@ -95,7 +96,8 @@ std::shared_ptr<const ServerInfo> PollWorker::server() const {
   return m_server;
 }
 
-PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
+PollResult PollWorker::poll(const Config& config, const std::string& dsn,
+                            const std::vector<PoolerReading>& poolers) {
   PollResult result;
   const WatchConfig& watch = config.watch;
   try {
@@ -111,7 +113,8 @@ PollResult PollWorker::poll(const Config& config, const std::string& dsn) {
       publish_names();
       m_published_version = m_names.version();
     }
-    auto observation = std::make_shared<const Observation>(std::move(snapshots));
+    auto observation = std::make_shared<Observation>(std::move(snapshots));
+    observation->set_pooler_links(attribute_backends(poolers, observation->activity()));
     result.actions = apply_policies(*observation, config, m_session->connection());
     result.observation = std::move(observation);
     // A connection lost while signalling: the poll stands, the next one reconnects.

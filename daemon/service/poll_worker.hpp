@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "core/name_cache.hpp"
 #include "core/observation.hpp"
+#include "core/pooler_sockets.hpp"
 #include "core/server_requirements.hpp"
 #include "pg/activity_query.hpp"
 #include "pg/session.hpp"
@@ -39,7 +40,10 @@ class PollWorker {
  public:
   // Connects when needed, runs the poll statement, analyses it and applies the policies.
   // Never throws. Worker thread.
-  PollResult poll(const Config& config, const std::string& dsn);
+  // `poolers`: the last readings of the poolers' consoles, joined to the snapshot's
+  // backends (core/pooler_attribution.hpp) before the policies see it.
+  PollResult poll(const Config& config, const std::string& dsn,
+                  const std::vector<PoolerReading>& poolers);
 
   // Standby thread: connects the standby session when there is none, else checks that it
   // answers. Never throws; false when there is no working standby session.
@@ -48,7 +52,8 @@ class PollWorker {
   // Standby thread: pg_stat_get_activity() on the standby session, analysed with `last`,
   // the last lock snapshot (carried as stale), and the policies applied, their signals
   // sent on the standby session. Never throws.
-  PollResult standby_poll(const Config& config, const std::string& dsn, const LockSnapshot& last);
+  PollResult standby_poll(const Config& config, const std::string& dsn, const LockSnapshot& last,
+                          const std::vector<PoolerReading>& poolers);
 
   int standby_pid() const noexcept { return m_standby_pid; }
   void begin_standby() noexcept { m_standby_abort->reset(); }

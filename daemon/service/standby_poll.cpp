@@ -3,6 +3,8 @@
 
 #include "service/poll_worker.hpp"
 
+#include "core/pooler_attribution.hpp"
+
 namespace lockwatch {
 namespace {
 
@@ -61,7 +63,8 @@ bool PollWorker::standby_check(const Config& config, const std::string& dsn) {
 }
 
 PollResult PollWorker::standby_poll(const Config& config, const std::string& dsn,
-                                    const LockSnapshot& last) {
+                                    const LockSnapshot& last,
+                                    const std::vector<PoolerReading>& poolers) {
   PollResult result;
   try {
     if (!m_standby) connect_standby(config, dsn);
@@ -73,7 +76,8 @@ PollResult PollWorker::standby_poll(const Config& config, const std::string& dsn
     PollSnapshots snapshots = m_standby_query->run_activity_only(options, *published_names());
     snapshots.locks = last;
     snapshots.locks.stale = true;
-    auto observation = std::make_shared<const Observation>(std::move(snapshots));
+    auto observation = std::make_shared<Observation>(std::move(snapshots));
+    observation->set_pooler_links(attribute_backends(poolers, observation->activity()));
     // The last lock snapshot may be old, but every signal re-checks the session's identity
     // (and so its state and state change) in the statement that sends it: a root still
     // idle in the same transaction still holds what it held.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <csignal>
 
 #include "core/dsn_redaction.hpp"
@@ -62,6 +63,20 @@ std::string dsn_problem(const std::string& dsn) {
   }
 }
 
+// The [[pooler]] DSNs, resolved and checked; the error names the pooler.
+Expected<std::vector<std::string>> pooler_dsns(const Config& config) {
+  std::vector<std::string> dsns;
+  for (const PoolerConfig& pooler : config.poolers) {
+    auto dsn = resolve_pooler_dsn(pooler);
+    if (!dsn) return Error{dsn.error()};
+    if (const std::string why = dsn_problem(*dsn); !why.empty()) {
+      return Error{"[[pooler]] " + pooler.name + " dsn: " + why};
+    }
+    dsns.push_back(std::move(*dsn));
+  }
+  return dsns;
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -86,6 +101,7 @@ WatchService::WatchService(boost::asio::io_context& io, ServiceOptions options, 
         m_standby_io.run();
         m_standby_done.set_value();
       }),
+      m_poolers(io),
       m_collector(std::make_shared<SnapshotCollector>(m_board, LOCKWATCH_VERSION)),
       m_backoff(std::chrono::milliseconds(500), std::chrono::seconds(5)) {
   if (!m_options.cli_listen.empty()) config.http.listen = m_options.cli_listen;
@@ -106,6 +122,14 @@ void WatchService::start() {
   if (!dsn) throw std::runtime_error(dsn.error());
   if (const std::string why = dsn_problem(*dsn); !why.empty()) throw std::runtime_error(why);
   m_dsn = *dsn;
+  auto poolers = pooler_dsns(*m_config);
+  if (!poolers) throw std::runtime_error(poolers.error());
+  m_pooler_dsns = std::move(*poolers);
+  m_poolers.configure(m_config->poolers, m_pooler_dsns);
+  for (const PoolerConfig& p : m_config->poolers) {
+    spdlog::info("pooler {}: reading its admin console {} to name the clients behind it", p.name,
+                 mask_dsn(m_pooler_dsns[&p - m_config->poolers.data()]));
+  }
   m_http = std::make_unique<HttpEndpoints>(
       m_config->http, m_board,
       std::vector<std::weak_ptr<prometheus::Collectable>>{m_collector, m_metrics.registry()});
@@ -187,8 +211,9 @@ void WatchService::start_poll() {
   m_deadline_timer.async_wait([this, cycle](const boost::system::error_code& ec) {
     if (!ec) on_deadline(cycle);
   });
-  boost::asio::post(m_worker_io, [this, cycle, started, config = m_config, dsn = m_dsn] {
-    PollResult result = m_worker.poll(*config, dsn);
+  boost::asio::post(m_worker_io, [this, cycle, started, config = m_config, dsn = m_dsn,
+                                  poolers = m_pooler_readings] {
+    PollResult result = m_worker.poll(*config, dsn, *poolers);
     boost::asio::post(m_io, [this, cycle, started, result = std::move(result)]() mutable {
       finish_poll(cycle, std::move(result), started);
     });
@@ -234,7 +259,49 @@ void WatchService::finish_poll(std::uint64_t cycle, PollResult result, Clock::ti
     m_ready_sent = true;
   }
   if (ok) check_standby();
+  read_poolers(ok && m_last_full->locks().blocked > 0);
   schedule_poll(next_delay());
+}
+
+void WatchService::read_poolers(bool chain_seen) {
+  m_poolers.maybe_read(chain_seen, Clock::now(), [this](std::vector<PoolerReading> readings) {
+    take_pooler_readings(std::move(readings));
+  });
+}
+
+void WatchService::take_pooler_readings(std::vector<PoolerReading> readings) {
+  // Merged by name into the last readings of the poolers still configured.
+  auto merged = std::make_shared<std::vector<PoolerReading>>();
+  std::vector<PoolerStatus> status;
+  for (const PoolerConfig& pooler : m_config->poolers) {
+    const auto fresh = std::find_if(readings.begin(), readings.end(),
+                                    [&](const PoolerReading& r) { return r.pooler == pooler.name; });
+    const auto last = std::find_if(m_pooler_readings->begin(), m_pooler_readings->end(),
+                                   [&](const PoolerReading& r) { return r.pooler == pooler.name; });
+    const auto was = std::find_if(m_pooler_status.begin(), m_pooler_status.end(),
+                                  [&](const PoolerStatus& s) { return s.name == pooler.name; });
+    if (fresh != readings.end()) {
+      m_metrics.pooler_read(fresh->pooler, fresh->up);
+      const bool was_up = was == m_pooler_status.end() || was->up;
+      if (!fresh->up && (was_up || was->error != fresh->error)) {
+        spdlog::warn("pooler {}: admin console unavailable, blockers behind it are not named: {}",
+                     pooler.name, fresh->error);
+      } else if (fresh->up && !was_up) {
+        spdlog::info("pooler {}: admin console answers again", pooler.name);
+      }
+      merged->push_back(std::move(*fresh));
+    } else if (last != m_pooler_readings->end()) {
+      merged->push_back(*last);
+    } else {
+      continue;
+    }
+    status.push_back(PoolerStatus{pooler.name, merged->back().up, merged->back().error});
+  }
+  m_pooler_readings = std::move(merged);
+  m_pooler_status = status;
+  WatchStatus board = m_board.get();
+  board.poolers = std::move(status);
+  m_board.set(std::move(board));
 }
 
 void WatchService::publish_success(PollResult& result) {
@@ -273,6 +340,7 @@ void WatchService::publish_success(PollResult& result) {
   status.report_limits.waiters = static_cast<std::size_t>(m_config->watch.chains_waiters);
   status.problems = m_problems;
   status.verdicts = std::move(result.actions.verdicts);
+  status.poolers = m_pooler_status;
   m_notify.status(status_line(status));
   m_board.set(std::move(status));
 }
@@ -333,7 +401,10 @@ void WatchService::reload() {
     spdlog::error("config reload failed, keeping the previous config: {}", dsn.error());
   } else if (const std::string why = dsn_problem(*dsn); !why.empty()) {
     spdlog::error("config reload failed, keeping the previous config: {}", why);
+  } else if (auto poolers = pooler_dsns(*config); !poolers) {
+    spdlog::error("config reload failed, keeping the previous config: {}", poolers.error());
   } else {
+    m_pooler_dsns = std::move(*poolers);
     apply(std::move(*config), *dsn);
     spdlog::info("config reloaded from {}", m_options.config_path);
   }
@@ -351,6 +422,7 @@ void WatchService::apply(Config config, const std::string& dsn) {
   m_http->set_health_window(config.watch.interval * 3);
   m_config = std::make_shared<const Config>(std::move(config));
   m_dsn = dsn;
+  m_poolers.configure(m_config->poolers, m_pooler_dsns);
   declare_policies();
 }
 
@@ -384,7 +456,8 @@ void WatchService::shutdown() {
       m_worker_done.get_future().wait_until(give_up) == std::future_status::ready;
   const bool standby_done =
       m_standby_done.get_future().wait_until(give_up) == std::future_status::ready;
-  if (!worker_done || !standby_done) {
+  const bool poolers_done = m_poolers.stop(give_up);
+  if (!worker_done || !standby_done || !poolers_done) {
     // A poll stuck where no abort reaches (libpq connecting, a DNS lookup): exiting is
     // better than hanging, but it is not a clean stop, so the status says so.
     spdlog::error("poll worker did not stop within {}s; exiting anyway with status {}",

@@ -17,6 +17,7 @@
 #include "metrics/snapshot_collector.hpp"
 #include "service/http_endpoints.hpp"
 #include "service/poll_worker.hpp"
+#include "service/pooler_reads.hpp"
 #include "service/systemd_notify.hpp"
 
 namespace lockwatch {
@@ -72,6 +73,10 @@ class WatchService {
   bool standby_answers() const;
   void end_stall();
 
+  // The poolers' consoles (pooler_reads.hpp): a round after a poll when one is due.
+  void read_poolers(bool chain_seen);
+  void take_pooler_readings(std::vector<PoolerReading> readings);
+
   boost::asio::io_context& m_io;
   ServiceOptions m_options;
   std::shared_ptr<const Config> m_config;  // replaced whole on reload; polls hold a reference
@@ -100,6 +105,13 @@ class WatchService {
   Clock::time_point m_standby_checked{};
   Clock::time_point m_standby_answered{};
   std::shared_ptr<const Observation> m_last_full;  // the main poll's last, with its locks
+
+  PoolerReads m_poolers;
+  std::vector<std::string> m_pooler_dsns;  // resolved, in [[pooler]] order
+  // The last reading of every configured pooler; each poll takes the current one.
+  std::shared_ptr<const std::vector<PoolerReading>> m_pooler_readings =
+      std::make_shared<const std::vector<PoolerReading>>();
+  std::vector<PoolerStatus> m_pooler_status;
 
   bool m_polling = false;
   Clock::time_point m_poll_started{};

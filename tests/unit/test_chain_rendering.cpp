@@ -193,7 +193,8 @@ TEST_SUITE("chains JSON") {
 
     CHECK(is_valid_json(json));
     CHECK(json.starts_with(R"({"waiting":3,"blocked":3,"root_blockers":1,"max_chain_length":4,)"
-                           R"("longest_wait_seconds":45.000,"lock_snapshot":true,)"
+                           R"("longest_wait_seconds":45.000,"ghost_lock_holders":0,)"
+                           R"("lock_snapshot":true,)"
                            R"("lock_snapshot_stale":false,"lock_snapshot_age_seconds":0.000,)"
                            R"("roots":[{"pid":65365,"state":"idle in transaction",)"));
     CHECK(json.ends_with(R"("roots_omitted":0,"unexplained_waiters":[]})"));
@@ -320,7 +321,8 @@ TEST_SUITE("chains JSON") {
     const Observation obs(SnapshotBuilder().active(1, "api").build());
     CHECK(render_chains_json(obs) ==
           R"({"waiting":0,"blocked":0,"root_blockers":0,"max_chain_length":0,)"
-          R"("longest_wait_seconds":0.000,"lock_snapshot":false,"lock_snapshot_stale":false,)"
+          R"("longest_wait_seconds":0.000,"ghost_lock_holders":0,"lock_snapshot":false,)"
+          R"("lock_snapshot_stale":false,)"
           R"("lock_snapshot_age_seconds":0.000,"roots":[],"roots_omitted":0,)"
           R"("unexplained_waiters":[]})");
   }

@@ -194,7 +194,7 @@ TEST_SUITE("metrics") {
 
   TEST_CASE("a successful poll exports the analysis families") {
     const Names names = family_names(status_of(seed_incident()));
-    CHECK(names.size() == k_always.size() + 12);
+    CHECK(names.size() == k_always.size() + 13);
     for (const char* name :
          {"pg_lockwatch_backends", "pg_lockwatch_lock_waiting_backends",
           "pg_lockwatch_lock_waiting_backends_by_type",
@@ -203,10 +203,28 @@ TEST_SUITE("metrics") {
           "pg_lockwatch_max_chain_length", "pg_lockwatch_longest_lock_wait_seconds",
           "pg_lockwatch_oldest_transaction_seconds",
           "pg_lockwatch_oldest_idle_in_transaction_seconds",
-          "pg_lockwatch_root_blocker_blocked_backends"}) {
+          "pg_lockwatch_root_blocker_blocked_backends", "pg_lockwatch_ghost_lock_holders"}) {
       CAPTURE(name);
       CHECK(names.count(name) == 1);
     }
+  }
+
+  TEST_CASE("pooler_up has one series per configured pooler, and ghost locks are counted") {
+    PollSnapshots snapshot = seed_incident();
+    auto obs = std::make_shared<Observation>(std::move(snapshot));
+    PoolerLink ghost;
+    ghost.pooler = "edge";
+    obs->set_pooler_links(PoolerLinks{{65365, ghost}});
+    WatchStatus status = status_of(seed_incident());
+    status.observation = obs;
+    status.poolers = {PoolerStatus{"edge", true, ""}, PoolerStatus{"batch", false, "refused"}};
+    const std::string text = exposition(status);
+    CAPTURE(text);
+    CHECK(has_line(text, "pg_lockwatch_ghost_lock_holders 1"));
+    CHECK(series(text, "pg_lockwatch_pooler_up") ==
+          Lines{"pg_lockwatch_pooler_up{pooler=\"edge\"} 1",
+                "pg_lockwatch_pooler_up{pooler=\"batch\"} 0"});
+    CHECK(has_line(exposition(status_of(seed_incident())), "pg_lockwatch_ghost_lock_holders 0"));
   }
 
   TEST_CASE("lock waits are counted by type and by mode, every label value always present") {
