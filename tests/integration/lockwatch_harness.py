@@ -332,10 +332,11 @@ class Pgbouncer:
     pooler, so pooler detection is shown to fire through it. Trust auth, like the cluster;
     runs as postgres when we are root (pgbouncer refuses to run as root)."""
 
-    def __init__(self, cluster, pool_mode="session"):
+    def __init__(self, cluster, pool_mode="session", listen_addr="127.0.0.1", port=None):
         import tempfile
         self.cluster = cluster
-        self.port = free_port()
+        self.listen_addr = listen_addr
+        self.port = port or free_port()
         self.directory = tempfile.mkdtemp(prefix="lockwatch-pgbouncer-")
         self._write_config(pool_mode)
         as_postgres = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
@@ -356,8 +357,9 @@ class Pgbouncer:
 * = host=127.0.0.1 port={self.cluster.port}
 
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr = {self.listen_addr}
 listen_port = {self.port}
+admin_users = postgres
 unix_socket_dir =
 auth_type = trust
 auth_file = {d}/userlist.txt
@@ -383,11 +385,27 @@ pidfile = {d}/pgbouncer.pid
 
     @property
     def dsn(self):
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        return f"host={self.listen_addr} port={self.port} user=postgres dbname=postgres"
+
+    def dsn_for(self, user, dbname="postgres"):
+        return f"host={self.listen_addr} port={self.port} user={user} dbname={dbname}"
+
+    @property
+    def console_dsn(self):
+        """Its admin console: SHOW SERVERS and SHOW CLIENTS name the client behind a pid."""
+        return f"host={self.listen_addr} port={self.port} user=postgres dbname=pgbouncer"
+
+    def freeze(self):
+        """SIGSTOP: it keeps every socket open but answers nothing."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
 
     def stop(self):
         import shutil
         if self.proc.poll() is None:
+            self.thaw()
             self.proc.terminate()
             try:
                 self.proc.wait(10)
