@@ -47,6 +47,10 @@ CONTRACT = {
     "pg_lockwatch_build_info": {"version", "server_version"},
     "pg_lockwatch_policy_actions_total": {"policy", "action", "outcome"},
     "pg_lockwatch_via_pooler": set(),
+    "pg_lockwatch_ghost_lock_holders": set(),
+    "pg_lockwatch_pooler_up": {"pooler"},
+    "pg_lockwatch_pooler_reads_total": {"pooler"},
+    "pg_lockwatch_pooler_read_errors_total": {"pooler"},
 }
 TARGET_LABELS = {"instance", "job"}
 BACKEND_STATES = {"active", "idle", "idle_in_transaction", "idle_in_transaction_aborted",
