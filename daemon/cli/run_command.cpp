@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <iostream>
+#include <string>
 
 #include "cli/command_line.hpp"
 #include "cli/lockwatch_main.hpp"
@@ -61,7 +62,12 @@ int config_command(std::span<const std::string> raw) {
   }
   const auto config = load_config_file(args->positional[1]);
   if (!config) return usage_error(config.error());
-  std::cout << args->positional[1] << ": ok (" << config->policies.size() << " policies)\n";
+  const auto count = [](std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::cout << args->positional[1] << ": ok ("
+            << count(config->policies.size(), "policy", "policies") << ", "
+            << count(config->poolers.size(), "pooler", "poolers") << ")\n";
   return k_exit_ok;
 }
 

@@ -32,6 +32,9 @@ def one_error_line(result):
     ('[[policy]]\naction = "terminate"\n', '[[policy]] #1 name: every policy needs a name'),
     ('[[policy]]\nname = "x"\nstates = ["sleeping"]\n', '"sleeping" is not a pg_stat_activity'),
     ('\x00\xff\xfe garbage', ':1:'),
+    ('[[pooler]]\nname = "edge"\nkind = "pgpool"\ndsn = "port=6432"\n',
+     ':3: [[pooler]] #1 kind: "pgpool" is not one of: pgbouncer'),
+    ('[[pooler]]\nname = "edge"\n', '[[pooler]] #1 dsn: set dsn'),
 ])
 def test_config_check_names_file_line_and_key(tmp_path, text, expected):
     path = write_config(tmp_path, text)
@@ -39,6 +42,15 @@ def test_config_check_names_file_line_and_key(tmp_path, text, expected):
     assert result.returncode == 2
     line = one_error_line(result)
     assert f"{path}:" in line and expected in line, line
+
+
+def test_config_check_counts_policies_and_poolers(tmp_path):
+    path = write_config(tmp_path, '[[policy]]\nname = "p"\n'
+                                  '[[pooler]]\nname = "a"\ndsn = "port=6432"\n'
+                                  '[[pooler]]\nname = "b"\ndsn = "port=6433"\n')
+    result = run("config", "check", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{path}: ok (1 policy, 2 poolers)\n"
 
 
 def test_run_with_a_bad_config_exits_2_before_doing_anything(tmp_path):
