@@ -66,13 +66,15 @@ std::vector<std::unique_ptr<PoolerConsole>> pooler_consoles(const CheckRequest& 
   for (std::size_t i = 0; i < request.poolers.size(); ++i) {
     const std::string name = i == 0 ? "pgbouncer" : "pgbouncer-" + std::to_string(i + 1);
     check_pooler_dsn(name, request.poolers[i]);
-    consoles.push_back(std::make_unique<PoolerConsole>(name, request.poolers[i], PoolerConfig{}.timeout));
+    consoles.push_back(
+        std::make_unique<PoolerConsole>(name, request.poolers[i], PoolerConfig{}.timeout));
   }
   return consoles;
 }
 
 // Read before the server: a link read after the activity snapshot could be another client's.
-std::vector<PoolerReading> read_poolers(const std::vector<std::unique_ptr<PoolerConsole>>& consoles) {
+std::vector<PoolerReading> read_poolers(
+    const std::vector<std::unique_ptr<PoolerConsole>>& consoles) {
   std::vector<PoolerReading> readings;
   for (const auto& console : consoles) {
     readings.push_back(console->read());

@@ -29,9 +29,9 @@ class ChainLog {
 
  private:
   struct Logged {
-    std::string label;  // how the cleared line names the root
-    int chain = 0;      // magnitude() of the chain length
-    int held_up = 0;    // magnitude() of the sessions held up
+    std::string label;   // how the cleared line names the root
+    int chain = 0;       // magnitude() of the chain length
+    int held_up = 0;     // magnitude() of the sessions held up
     std::string pooler;  // pooler_suffix() of the root: who is behind it, when known
   };
   std::map<std::string, Logged> m_logged;  // by root identity (pid and backend start, or gid)

@@ -37,8 +37,8 @@ struct ConnectionRequest {
 struct CheckRequest {
   ConnectionRequest connection;
   bool json = false;
-  int max_waiters = 20;  // per root, drawn or listed; 0: all
-  int max_roots = 20;    // 0: all
+  int max_waiters = 20;              // per root, drawn or listed; 0: all
+  int max_roots = 20;                // 0: all
   std::vector<std::string> poolers;  // --pooler: admin-console DSNs, besides [[pooler]]
 };
 

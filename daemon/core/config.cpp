@@ -264,11 +264,26 @@ void check_cancel_states(const Reader& r, const Section& s, const Policy& p) {
 }
 
 Policy read_policy(const Reader& r, const Section& s, const SafetyConfig& safety) {
-  r.check_keys(s, {"name", "action", "states", "min_state_age", "min_xact_age", "only_if_blocking",
-                   "min_blocked", "min_blocked_wait", "roots_only", "applications",
-                   "exclude_applications", "users", "exclude_users", "databases",
-                   "exclude_databases", "client_addrs", "exclude_client_addrs",
-                   "pooler_client_addrs", "pooler_applications", "dry_run"});
+  r.check_keys(s, {"name",
+                   "action",
+                   "states",
+                   "min_state_age",
+                   "min_xact_age",
+                   "only_if_blocking",
+                   "min_blocked",
+                   "min_blocked_wait",
+                   "roots_only",
+                   "applications",
+                   "exclude_applications",
+                   "users",
+                   "exclude_users",
+                   "databases",
+                   "exclude_databases",
+                   "client_addrs",
+                   "exclude_client_addrs",
+                   "pooler_client_addrs",
+                   "pooler_applications",
+                   "dry_run"});
   Policy p;
   p.dry_run = safety.dry_run;
   r.read(s, "name", p.name);

@@ -25,8 +25,8 @@ struct DatabaseConfig {
 struct PoolerConfig {
   std::string name;
   std::string kind = "pgbouncer";
-  std::string dsn;       // of the admin console (dbname=pgbouncer)
-  std::string dsn_file;  // read the DSN from this file; ${CREDENTIALS_DIRECTORY} expands
+  std::string dsn;             // of the admin console (dbname=pgbouncer)
+  std::string dsn_file;        // read the DSN from this file; ${CREDENTIALS_DIRECTORY} expands
   Duration min_interval = 1s;  // read at most this often, and only while a chain exists
   Duration timeout = 1s;       // a read that takes longer is cut off
 };

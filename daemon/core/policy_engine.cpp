@@ -205,7 +205,8 @@ bool pooler_client_matches(const Policy& p, const PoolerLink* link) {
   if (!link || !link->client) return false;
   const PoolerClient& c = *link->client;
   return (p.pooler_client_addrs.empty() || glob_match_any(p.pooler_client_addrs, c.addr)) &&
-         (p.pooler_applications.empty() || glob_match_any(p.pooler_applications, c.application_name));
+         (p.pooler_applications.empty() ||
+          glob_match_any(p.pooler_applications, c.application_name));
 }
 
 std::string describe_pooler_client(const PoolerLink* link) {

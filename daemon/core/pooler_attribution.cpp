@@ -6,14 +6,14 @@ namespace lockwatch {
 namespace {
 
 PoolerClient client_of(const PoolerSocket& c) {
-  return PoolerClient{c.addr, c.port, c.application_name, c.user, c.database,
-                      c.connect_time, c.state, c.id};
+  return PoolerClient{c.addr,  c.port, c.application_name, c.user, c.database, c.connect_time,
+                      c.state, c.id};
 }
 
 // The client a server connection serves: by the server's link, else by a client's link.
-const PoolerSocket* linked_client(const PoolerSocket& server,
-                                  const std::unordered_map<std::string, const PoolerSocket*>& by_ptr,
-                                  const std::unordered_map<std::string, const PoolerSocket*>& by_link) {
+const PoolerSocket* linked_client(
+    const PoolerSocket& server, const std::unordered_map<std::string, const PoolerSocket*>& by_ptr,
+    const std::unordered_map<std::string, const PoolerSocket*>& by_link) {
   if (!server.link.empty()) {
     const auto it = by_ptr.find(server.link);
     return it == by_ptr.end() ? nullptr : it->second;
@@ -57,7 +57,8 @@ PoolerLinks attribute_backends(std::span<const PoolerReading> readings,
   std::unordered_map<int, const Backend*> backends;
   for (const Backend& b : activity.backends) backends.emplace(b.pid, &b);
   for (const PoolerReading& reading : readings) {
-    if (reading.up && reading.finished_at <= activity.taken_at) attribute_reading(reading, backends, links);
+    if (reading.up && reading.finished_at <= activity.taken_at)
+      attribute_reading(reading, backends, links);
   }
   return links;
 }

@@ -13,10 +13,10 @@ struct Endpoint {
 
 // What a fresh connection tells about the path to the server.
 struct ConnectionView {
-  bool over_unix_socket = false;  // libpq connected to a socket path
-  std::string dsn_port;           // the port libpq connected to
-  std::string server_port;        // inet_server_port(): empty over a Unix socket
-  bool backend_pid_changed = false;  // pg_backend_pid() differed between two transactions
+  bool over_unix_socket = false;        // libpq connected to a socket path
+  std::string dsn_port;                 // the port libpq connected to
+  std::string server_port;              // inet_server_port(): empty over a Unix socket
+  bool backend_pid_changed = false;     // pg_backend_pid() differed between two transactions
   std::optional<Endpoint> local;        // getsockname() of libpq's TCP socket
   std::optional<Endpoint> server_sees;  // inet_client_addr()/inet_client_port()
 };

@@ -27,10 +27,10 @@ struct PoolerSocket {
   int port = 0;
   std::string local_addr;
   int local_port = 0;
-  std::string connect_time;  // as pgbouncer prints it
-  std::string ptr;           // this socket's address in pgbouncer's memory
-  std::string link;          // the linked socket's ptr: a server's client, a client's server
-  int remote_pid = 0;        // a server's: the backend pid (from the cancel key)
+  std::string connect_time;      // as pgbouncer prints it
+  std::string ptr;               // this socket's address in pgbouncer's memory
+  std::string link;              // the linked socket's ptr: a server's client, a client's server
+  int remote_pid = 0;            // a server's: the backend pid (from the cancel key)
   std::string application_name;  // a client's (1.18+)
   std::string id;                // pgbouncer 1.23+: a stable socket id; empty before
 };

@@ -151,8 +151,8 @@ std::vector<MetricFamily> collect_status(const WatchStatus& status, const std::s
                        status.via_pooler ? 1 : 0));
   out.push_back(single("pg_lockwatch_last_successful_poll_timestamp_seconds",
                        "Unix time of the last successful poll.", status.last_success_unix_seconds));
-  MetricFamily pooler_up =
-      gauge("pg_lockwatch_pooler_up", "1 when the last read of this pooler's admin console worked.");
+  MetricFamily pooler_up = gauge("pg_lockwatch_pooler_up",
+                                 "1 when the last read of this pooler's admin console worked.");
   for (const PoolerStatus& p : status.poolers) {
     pooler_up.metric.push_back(sample(p.up ? 1 : 0, {{"pooler", p.name}}));
   }

@@ -1,7 +1,7 @@
 #include "pg/session.hpp"
 
-#include <libpq-fe.h>
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 

@@ -88,14 +88,13 @@ void WatchService::start_standby_poll() {
     if (!ec) m_worker.abort_standby();
   });
   LockSnapshot last = m_last_full ? m_last_full->lock_snapshot() : LockSnapshot{};
-  boost::asio::post(
-      m_standby_io, [this, started, last = std::move(last), config = m_config, dsn = m_dsn,
-                     poolers = m_pooler_readings] {
-        PollResult result = m_worker.standby_poll(*config, dsn, last, *poolers);
-        boost::asio::post(m_io, [this, started, result = std::move(result)]() mutable {
-          finish_standby_poll(std::move(result), started);
-        });
-      });
+  boost::asio::post(m_standby_io, [this, started, last = std::move(last), config = m_config,
+                                   dsn = m_dsn, poolers = m_pooler_readings] {
+    PollResult result = m_worker.standby_poll(*config, dsn, last, *poolers);
+    boost::asio::post(m_io, [this, started, result = std::move(result)]() mutable {
+      finish_standby_poll(std::move(result), started);
+    });
+  });
 }
 
 void WatchService::finish_standby_poll(PollResult result, Clock::time_point started) {

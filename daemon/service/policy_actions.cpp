@@ -54,8 +54,7 @@ std::string audit_line(const Decision& d) {
       " application=" + json_quote(d.application_name) + " database=" + json_quote(d.datname) +
       " client=" + json_quote(d.client_addr) +
       (d.pooler_client.empty() ? "" : " pooler_client=" + json_quote(d.pooler_client)) +
-      " state=" + json_quote(d.target.state) +
-      " state_age=" + whole_seconds(d.state_age_seconds) +
+      " state=" + json_quote(d.target.state) + " state_age=" + whole_seconds(d.state_age_seconds) +
       " xact_age=" + whole_seconds(d.xact_age_seconds) +
       " blocked=" + std::to_string(d.blocked_total) +
       " blocked_wait=" + whole_seconds(d.blocked_wait_seconds);

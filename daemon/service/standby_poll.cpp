@@ -1,9 +1,8 @@
 // The standby half of PollWorker: a second session that never waits on the lock manager.
 #include <set>
 
-#include "service/poll_worker.hpp"
-
 #include "core/pooler_attribution.hpp"
+#include "service/poll_worker.hpp"
 
 namespace lockwatch {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <csignal>
 
 #include "core/dsn_redaction.hpp"
@@ -274,8 +274,9 @@ void WatchService::take_pooler_readings(std::vector<PoolerReading> readings) {
   auto merged = std::make_shared<std::vector<PoolerReading>>();
   std::vector<PoolerStatus> status;
   for (const PoolerConfig& pooler : m_config->poolers) {
-    const auto fresh = std::find_if(readings.begin(), readings.end(),
-                                    [&](const PoolerReading& r) { return r.pooler == pooler.name; });
+    const auto fresh = std::find_if(readings.begin(), readings.end(), [&](const PoolerReading& r) {
+      return r.pooler == pooler.name;
+    });
     const auto last = std::find_if(m_pooler_readings->begin(), m_pooler_readings->end(),
                                    [&](const PoolerReading& r) { return r.pooler == pooler.name; });
     const auto was = std::find_if(m_pooler_status.begin(), m_pooler_status.end(),

@@ -22,16 +22,30 @@ using Row = std::vector<std::optional<std::string>>;
 
 // pgbouncer 1.18's SHOW SERVERS and SHOW CLIENTS columns (1.18 has no "id").
 const std::vector<std::string> k_columns_118 = {
-    "type",         "user",       "database",    "state",   "addr",       "port",
+    "type",         "user",       "database",     "state",        "addr", "port",
     "local_addr",   "local_port", "connect_time", "request_time", "wait", "wait_us",
-    "close_needed", "ptr",        "link",        "remote_pid", "tls",  "application_name"};
+    "close_needed", "ptr",        "link",         "remote_pid",   "tls",  "application_name"};
 
 Row socket_row(std::string user, std::string state, std::string addr, int port, std::string ptr,
                std::string link, int remote_pid, std::string app) {
-  return Row{"S",  user, "shop", state, addr, std::to_string(port), "127.0.0.1", "6432",
-             "2026-12-05 02:10:00 UTC", "2026-12-05 02:10:01 UTC", "0", "0", "0", ptr,
+  return Row{"S",
+             user,
+             "shop",
+             state,
+             addr,
+             std::to_string(port),
+             "127.0.0.1",
+             "6432",
+             "2026-12-05 02:10:00 UTC",
+             "2026-12-05 02:10:01 UTC",
+             "0",
+             "0",
+             "0",
+             ptr,
              link.empty() ? std::optional<std::string>("") : std::optional<std::string>(link),
-             std::to_string(remote_pid), "", app};
+             std::to_string(remote_pid),
+             "",
+             app};
 }
 
 // The seed incident's root 65365 is pgbouncer's server connection 0x51; its client, an api
@@ -42,8 +56,8 @@ PoolerReading seed_reading() {
   r.up = true;
   r.started_at = k_now - 10 * k_micros_per_second;
   r.finished_at = r.started_at + 5'000;
-  r.servers = {PoolerSocket{"app", "shop", "active", "127.0.0.1", 5432, "", 0, "", "0x51",
-                            "0xc1", 65365, "", ""}};
+  r.servers = {PoolerSocket{"app", "shop", "active", "127.0.0.1", 5432, "", 0, "", "0x51", "0xc1",
+                            65365, "", ""}};
   r.clients = {PoolerSocket{"app", "shop", "active", "10.0.0.7", 53122, "", 0,
                             "2026-12-05 02:00:00 UTC", "0xc1", "0x51", 0, "api", ""}};
   return r;
@@ -177,8 +191,7 @@ TEST_SUITE("pooler attribution") {
 
     CHECK(obs.pooler_link(65365)->client_unlisted);
     CHECK(obs.is_ghost_lock_holder(65365));
-    CHECK(pooler_suffix(obs, 65365) ==
-          " via pgbouncer, a client it does not list (ghost lock)");
+    CHECK(pooler_suffix(obs, 65365) == " via pgbouncer, a client it does not list (ghost lock)");
   }
 
   TEST_CASE("a pooled backend with no client that blocks nobody is no ghost lock") {
@@ -223,7 +236,8 @@ TEST_SUITE("pooler attribution in every output") {
     const Observation& obs = *attributed;
     const std::string tree = render_chain_tree(obs, TreeOptions{});
     CAPTURE(tree);
-    CHECK(tree.find("65365  api via pgbouncer 10.0.0.7:53122  idle in transaction") != std::string::npos);
+    CHECK(tree.find("65365  api via pgbouncer 10.0.0.7:53122  idle in transaction") !=
+          std::string::npos);
 
     const std::string chain = describe_chain(obs, obs.locks().roots.front());
     CHECK(chain.starts_with("65365 (api via pgbouncer 10.0.0.7:53122, idle in transaction 312s"));
@@ -252,9 +266,9 @@ Policy pooled_reaper() {
 
 TEST_SUITE("policies on the real client") {
   TEST_CASE("pooler_client_addrs and pooler_applications match the linked client") {
-    const PoolerLink link = attribute_backends(std::vector{seed_reading()},
-                                               Observation(seed_incident()).activity())
-                                .at(65365);
+    const PoolerLink link =
+        attribute_backends(std::vector{seed_reading()}, Observation(seed_incident()).activity())
+            .at(65365);
     Policy p = pooled_reaper();
     CHECK(pooler_client_matches(p, nullptr));  // neither set: any backend
     p.pooler_client_addrs = {"10.0.0.*"};
@@ -336,8 +350,7 @@ pooler_applications = ["api"]
 }
 
 TEST_SUITE("pooler detection") {
-  ConnectionView tcp(std::string local_addr, int local_port, std::string seen_addr,
-                     int seen_port) {
+  ConnectionView tcp(std::string local_addr, int local_port, std::string seen_addr, int seen_port) {
     ConnectionView v;
     v.dsn_port = "5432";
     v.server_port = "5432";
