@@ -116,11 +116,16 @@ Session::~Session() {
 
 void Session::set_up(const SessionSettings& settings) {
   pqxx::nontransaction tx(m_connection);
-  tx.exec("SET search_path = pg_catalog; SET jit = off; SET statement_timeout = '" +
-          milliseconds(settings.statement_timeout) + "'; SET lock_timeout = '" +
-          milliseconds(settings.lock_timeout) + "'; SET idle_in_transaction_session_timeout = '" +
-          milliseconds(settings.statement_timeout * 5) + "'" +
-          (settings.read_only ? "; SET default_transaction_read_only = on" : ""));
+  // The pid from the server, not libpq's: through a pooler, libpq's is the pooler's
+  // made-up cancel key. The last statement's result is the one returned.
+  const pqxx::result pid = tx.exec(
+      "SET search_path = pg_catalog; SET jit = off; SET statement_timeout = '" +
+      milliseconds(settings.statement_timeout) + "'; SET lock_timeout = '" +
+      milliseconds(settings.lock_timeout) + "'; SET idle_in_transaction_session_timeout = '" +
+      milliseconds(settings.statement_timeout * 5) + "'" +
+      (settings.read_only ? "; SET default_transaction_read_only = on" : "") +
+      "; SELECT pg_backend_pid()");
+  m_backend_pid = pid.at(0).at(0).as<int>();
 }
 
 std::string Session::server_version() {

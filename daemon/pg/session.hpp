@@ -34,7 +34,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   pqxx::connection& connection() { return m_connection; }
-  int backend_pid() const { return m_connection.backendpid(); }
+  // The server's pg_backend_pid() at connect (under transaction pooling, of that moment).
+  int backend_pid() const { return m_backend_pid; }
   std::string server_version();
   AbortSwitch& abort_switch() { return *m_abort; }
 
@@ -52,6 +53,7 @@ class Session {
   std::shared_ptr<AbortSwitch> m_abort;
   std::string m_masked_dsn;
   pqxx::connection m_connection;
+  int m_backend_pid = 0;
 };
 
 // The DSN as a conninfo string libpq parses, with what it does not set itself added:

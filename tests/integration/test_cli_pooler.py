@@ -77,6 +77,10 @@ def test_daemon_exports_via_pooler_through_pgbouncer(cluster, pgbouncer, start_d
         assert daemon.metric("pg_lockwatch_via_pooler") == 1
         assert daemon.find(r"connection goes through a pooler or proxy: the server sees this "
                            r"connection come from "), daemon.log()
+        # The watchdog's pid as the server has it, not pgbouncer's made-up cancel key.
+        pid = int(daemon.find(r"watchdog backend pid (\d+)").group(1))
+        assert cluster.query("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)), \
+            daemon.log()
     finally:
         daemon.stop()
 
