@@ -90,16 +90,20 @@ def selectors(expr):
 
 
 def test_every_panel_and_alert_query_returns_data(start_daemon, cluster, sessions,
-                                                  prometheus_on):
+                                                  prometheus_on, pgbouncer):
     user = create_app_user(cluster)
     stage_seed_incident(cluster, sessions, user=user)
-    # A dry-run policy, so the policy-action series exist as they would in production.
+    # A dry-run policy, so the policy-action series exist as they would in production, and
+    # a real pgbouncer's console, so the pooler series (and their alert) exist too.
     daemon = start_daemon('[[policy]]\nname = "idle-blockers"\naction = "terminate"\n'
-                          'min_state_age = "1s"\n')
+                          'min_state_age = "1s"\n'
+                          f'[[pooler]]\nname = "edge"\ndsn = "{pgbouncer.console_dsn}"\n')
     wait_for(lambda: daemon.metric("pg_lockwatch_max_chain_length") == 4, what="the chain")
     prom = prometheus_on(daemon.base.replace("http://", ""))
     wait_for(lambda: prom.query("pg_lockwatch_max_chain_length == 4"), timeout=30,
              what="prometheus to scrape the chain")
+    wait_for(lambda: prom.query('pg_lockwatch_pooler_up{pooler="edge"} == 1'), timeout=30,
+             what="prometheus to scrape the pooler as up")
 
     exprs = promql_exprs.extract([DASHBOARD, RULES])
     panels = [e for e in exprs if e["source"] == "dashboard"]
