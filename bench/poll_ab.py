@@ -8,7 +8,7 @@ rounds interleave the variants in random order, N executions each, and the backe
 utime+stime from /proc is read around them. Run it on the database host, against a
 pile-up you staged (bench/pileup_bench.py stages the same ones).
 
-Usage: bench/poll_ab.py DSN ROUNDS N name=SOURCE [name=SOURCE ...]
+Usage: [POLL_AB_ARGS=...] bench/poll_ab.py DSN ROUNDS N name=SOURCE [name=SOURCE ...]
   e.g. bench/poll_ab.py "host=127.0.0.1 port=5432 user=postgres" 7 150 \
          old=git:HEAD~1:daemon/pg/activity_query.cpp new=daemon/pg/activity_query.cpp bl=x
 """
@@ -20,7 +20,8 @@ def poll_sql(src):
     sql = "".join(consts[k] for k in ["k_activity_cte","k_lock_ctes","k_backend_rows","k_involved_backends","k_lock_rows","k_summary_rows"])
     prep = re.search(r'k_prepared_code =\s*((?:"[^"]*"\s*)+);', src).group(1)
     prep = "".join(re.findall(r'"([^"]*)"', prep))
-    sql = sql.replace("@WAITSTART@", "(date_part('epoch', l.waitstart) * 1000000)::int8").replace("@PREPARED@", prep)
+    wanted = consts.get("k_wanted", "")
+    sql = sql.replace("@WANTED@", wanted).replace("@WAITSTART@", "(date_part('epoch', l.waitstart) * 1000000)::int8").replace("@PREPARED@", prep)
     return sql
 def ticks(pid):
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split(); return int(f[11]) + int(f[12])
@@ -34,7 +35,10 @@ for arg in sys.argv[4:]:
     cur.execute("SET statement_timeout = '30s'")
     cur.execute("PREPARE x(int, bool, text[], float8, int[], int[]) AS " + poll_sql(src) if name != "bl" else "PREPARE x(int,bool,text[],float8,int[],int[]) AS SELECT count(*) FROM pg_stat_activity")
     variants.append((name, cur, pid, []))
-args = "(200, false, '{\"idle in transaction\"}', 30, '{}', '{}')"
+# The daemon's arguments: by default a non-blocking idle-in-transaction policy (30 s), so
+# old idle transactions come back as rows; POLL_AB_ARGS overrides them (e.g. no policy:
+# "(200, false, '{}', 0, '{}', '{}')", the pileup benchmark's quiet poll).
+args = os.environ.get("POLL_AB_ARGS", "(200, false, '{\"idle in transaction\"}', 30, '{}', '{}')")
 for r in range(rounds):
     order = variants[:]; random.shuffle(order)
     for name, cur, pid, res in order:

@@ -32,7 +32,7 @@ constexpr const char* k_activity_statement = "pg_lockwatch_activity";
 //   s  client backends counted by state, with the oldest transaction and state change;
 //   n  the server's now(), and how many backends pg_stat_activity showed waiting for a lock.
 // pg_lock_status() runs once, and only when pg_stat_activity shows a lock wait (a one-time
-// filter on the materialised activity rows). Fast-path locks are left out: they are weak
+// filter on the aggregate `g`). Fast-path locks are left out: they are weak
 // relation locks that PostgreSQL moves to the main table before anyone can wait behind
 // them, and GetBlockerStatusData() ignores them too. SIReadLock never blocks. Every open
 // transaction holds its own transactionid lock: only those some backend waits for (w)
@@ -58,18 +58,43 @@ constexpr const char* k_activity_statement = "pg_lockwatch_activity";
 //  13  wait_event_type  granted[]
 //  14  wait_event       waitstarts[]
 //  15  query
-// The activity rows of both statements, materialised once: `SELECT s.*` keeps the
-// function's tuples as they are (a projection here costs a fifth of the quiet poll).
+// The activity rows of both statements. `g` reads pg_stat_get_activity() once and
+// aggregates it without materialising it: per state, the client backends and their oldest
+// transaction and state change, the lock waiters, and how many backends the caller wants as
+// rows (@WANTED@). Only when some backend waits on a lock or is wanted does `a` read the
+// function again (the same per-transaction copy of the status array, so the same data) and
+// materialise it: `SELECT s.*` keeps the function's tuples as they are (a projection here
+// costs a fifth of the poll). So the quiet poll costs one pass over the activity (1.07x
+// `SELECT count(*) FROM pg_stat_activity`, was 1.5x), a contended one or one with policy
+// candidates a second (docs/BENCHMARKS.md has both figures).
 const char* const k_activity_cte = R"SQL(
-WITH a AS MATERIALIZED (
+WITH g AS MATERIALIZED (
+  SELECT s.state,
+         count(*) FILTER (WHERE s.backend_type = 'client backend') AS clients,
+         min(s.xact_start) FILTER (WHERE s.backend_type = 'client backend') AS xact_start,
+         min(s.state_change) FILTER (WHERE s.backend_type = 'client backend') AS state_change,
+         count(*) FILTER (WHERE s.wait_event_type = 'Lock') AS lock_waiters,
+         count(*) FILTER (WHERE @WANTED@) AS wanted
+    FROM pg_catalog.pg_stat_get_activity(NULL) AS s
+   WHERE s.pid <> pg_catalog.pg_backend_pid() AND s.pid <> ALL ($6)
+   GROUP BY s.state
+),
+a AS MATERIALIZED (
   SELECT s.* FROM pg_catalog.pg_stat_get_activity(NULL) AS s
    WHERE s.pid <> pg_catalog.pg_backend_pid() AND s.pid <> ALL ($6)
+     AND EXISTS (SELECT FROM g WHERE g.lock_waiters > 0 OR g.wanted > 0)
 ))SQL";
+
+// The backends the caller asks for whatever their locks: every one with $2 (the CLI), the
+// policy candidates ($3 states at least $4 seconds in them) and those asked for by pid ($5).
+const char* const k_wanted = R"SQL($2
+      OR (s.state = ANY ($3) AND s.state_change <= now() - $4 * interval '1 second')
+      OR s.pid = ANY ($5))SQL";
 
 const char* const k_lock_ctes = R"SQL(,
 l AS MATERIALIZED (
   SELECT l.* FROM pg_catalog.pg_lock_status() AS l
-   WHERE EXISTS (SELECT FROM a WHERE a.wait_event_type = 'Lock')
+   WHERE EXISTS (SELECT FROM g WHERE g.lock_waiters > 0)
      AND NOT l.fastpath AND l.mode <> 'SIReadLock'
 ),
 w AS MATERIALIZED (
@@ -93,28 +118,26 @@ involved AS (
 ))SQL";
 
 const char* const k_backend_rows = R"SQL(
-SELECT 'a', a.pid::int8, a.leader_pid::int8, a.datid::int8, a.usesysid::int8,
-       (date_part('epoch', a.backend_start) * 1000000)::int8,
-       (date_part('epoch', a.xact_start) * 1000000)::int8,
-       (date_part('epoch', a.query_start) * 1000000)::int8,
-       (date_part('epoch', a.state_change) * 1000000)::int8,
-       a.application_name, host(a.client_addr), a.backend_type, a.state, a.wait_event_type,
-       a.wait_event, left(a.query, $1)
-  FROM a
- WHERE $2
-    OR (a.state = ANY ($3) AND a.state_change <= now() - $4 * interval '1 second')
-    OR a.pid = ANY ($5))SQL";
+SELECT 'a', s.pid::int8, s.leader_pid::int8, s.datid::int8, s.usesysid::int8,
+       (date_part('epoch', s.backend_start) * 1000000)::int8,
+       (date_part('epoch', s.xact_start) * 1000000)::int8,
+       (date_part('epoch', s.query_start) * 1000000)::int8,
+       (date_part('epoch', s.state_change) * 1000000)::int8,
+       s.application_name, host(s.client_addr), s.backend_type, s.state, s.wait_event_type,
+       s.wait_event, left(s.query, $1)
+  FROM a AS s
+ WHERE @WANTED@)SQL";
 
 // The main poll's backends: those in contended objects and their parallel leaders.
 const char* const k_involved_backends = R"SQL(
-    OR a.pid IN (SELECT involved.pid FROM involved)
-    OR a.pid IN (SELECT b.leader_pid FROM a AS b
-                  WHERE b.leader_pid <> b.pid AND b.pid IN (SELECT involved.pid FROM involved)))SQL";
+    OR s.pid IN (SELECT involved.pid FROM involved)
+    OR s.pid IN (SELECT b.leader_pid FROM involved JOIN a AS b ON b.pid = involved.pid
+                  WHERE b.leader_pid <> b.pid))SQL";
 
 // The standby's: what pg_stat_activity shows waiting, and their parallel leaders.
 const char* const k_waiting_backends = R"SQL(
-    OR a.wait_event_type = 'Lock'
-    OR a.pid IN (SELECT b.leader_pid FROM a AS b
+    OR s.wait_event_type = 'Lock'
+    OR s.pid IN (SELECT b.leader_pid FROM a AS b
                   WHERE b.leader_pid <> b.pid AND b.wait_event_type = 'Lock'))SQL";
 
 const char* const k_lock_rows = R"SQL(
@@ -135,13 +158,13 @@ SELECT 'p', p.transaction::text::int8, p.dbid::int8, p.ownerid::int8,
 
 const char* const k_summary_rows = R"SQL(
 UNION ALL
-SELECT 's', count(*), (date_part('epoch', min(a.xact_start)) * 1000000)::int8,
-       (date_part('epoch', min(a.state_change)) * 1000000)::int8, NULL, NULL, NULL, NULL, NULL,
-       a.state, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM a WHERE a.backend_type = 'client backend' GROUP BY a.state
+SELECT 's', g.clients, (date_part('epoch', g.xact_start) * 1000000)::int8,
+       (date_part('epoch', g.state_change) * 1000000)::int8, NULL, NULL, NULL, NULL, NULL,
+       g.state, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM g WHERE g.clients > 0
 UNION ALL
 SELECT 'n', (date_part('epoch', now()) * 1000000)::int8,
-       (SELECT count(*) FROM a WHERE a.wait_event_type = 'Lock'), NULL, NULL, NULL, NULL, NULL,
+       (SELECT coalesce(sum(g.lock_waiters), 0)::int8 FROM g), NULL, NULL, NULL, NULL, NULL,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 )SQL";
 
@@ -433,11 +456,15 @@ std::string poll_sql(int server_version_num) {
                  ? "(date_part('epoch', l.waitstart) * 1000000)::int8"
                  : "NULL::int8");
   substitute(sql, "@PREPARED@", k_prepared_code);
+  substitute(sql, "@WANTED@", k_wanted);
   return sql;
 }
 
 std::string activity_sql() {
-  return std::string(k_activity_cte) + k_backend_rows + k_waiting_backends + k_summary_rows;
+  std::string sql =
+      std::string(k_activity_cte) + k_backend_rows + k_waiting_backends + k_summary_rows;
+  substitute(sql, "@WANTED@", k_wanted);
+  return sql;
 }
 
 ServerInfo read_server_info(pqxx::connection& connection) {
