@@ -213,7 +213,7 @@ def test_terminated_means_the_backend_exited(start_daemon, cluster, sessions):
     wait_for(lambda: daemon.find(rf"policy action: outcome=terminated .*pid={root} .*confirmed"),
              what="the confirmation once it exited")
     assert not alive(cluster, root)
-    assert actions(daemon, "terminated") == 1
+    wait_for(lambda: actions(daemon, "terminated") == 1, what="the termination to be counted")
 
 
 def test_a_broken_reload_keeps_the_policies_and_a_good_one_replaces_them(
@@ -237,3 +237,18 @@ def test_a_broken_reload_keeps_the_policies_and_a_good_one_replaces_them(
     wait_for(lambda: daemon.find(rf'outcome=dry_run policy="replacement" .*pid={root} '),
              what="the new policy to decide")
     assert alive(cluster, root)
+
+
+def test_a_policy_that_needs_no_blocker_acts_on_a_quiet_server(start_daemon, cluster, sessions):
+    """Nobody waits for a lock, so the poll reads no lock table and materialises no activity
+    rows for the graph: the candidate of a policy with only_if_blocking = false must still
+    come back as a row and be ended, and a younger idle session kept."""
+    user = create_app_user(cluster)
+    old = sessions.idle_in_transaction("SELECT 1", "leaky-job", user)
+    wait_for(lambda: (server_age(cluster, old) or 0) >= 3, what="the old session to age")
+    daemon = start_daemon(policy_config(min_state_age="3s").replace(
+        "only_if_blocking = true", "only_if_blocking = false"))
+    young = sessions.idle_in_transaction("SELECT 1", "fresh-job", user)
+    wait_for(lambda: not alive(cluster, old), what="the old idle transaction to be ended")
+    wait_for(lambda: actions(daemon, "terminated") == 1, what="the termination to be counted")
+    assert alive(cluster, young), "a session younger than min_state_age is kept"
